@@ -99,9 +99,9 @@ function differences(
   const docType = doc.type;
   const ourType = ours.type;
   // The document writes `{type: "object", anyOf: [...]}`; zod writes a bare anyOf.
-  if (Array.isArray(doc.anyOf) || Array.isArray(ours.anyOf)) {
+  if (Array.isArray(doc.anyOf) || Array.isArray(ours.anyOf) || Array.isArray(ours.oneOf)) {
     const a = (doc.anyOf as Json[] | undefined) ?? [doc];
-    const b = (ours.anyOf as Json[] | undefined) ?? [ours];
+    const b = (ours.anyOf as Json[] | undefined) ?? (ours.oneOf as Json[] | undefined) ?? [ours];
     if (a.length !== b.length)
       return [`${pointer}: anyOf has ${b.length} branches, document has ${a.length}`];
     a.forEach((branch, i) => {

@@ -119,7 +119,7 @@ export const ServiceStates = [
 ] as const;
 export type ServiceState = (typeof ServiceStates)[number];
 
-export const ServiceStatus = z.union([
+export const ServiceStatus = z.discriminatedUnion("state", [
   z.object({ state: z.literal("creating") }),
   z.object({ state: z.literal("updating") }),
   z.object({ state: z.literal("deleted"), deletedAt: DateTime }),
@@ -172,12 +172,32 @@ export const UpdateManagedServiceRequest = z.strictObject({
 });
 export type UpdateManagedServiceRequest = z.infer<typeof UpdateManagedServiceRequest>;
 
+/** A non-negative integer as it arrives in a query string. */
+const QueryInt = z
+  .string()
+  .regex(/^[0-9]+$/, "must be a non-negative integer")
+  .transform(Number)
+  .pipe(TeamId);
+
 export const ListManagedServicesQuery = z.strictObject({
-  team: z.coerce.number().pipe(TeamId),
+  team: QueryInt,
+  // Required by the document; a missing value means false.
   includeDeleted: z
-    .enum(["true", "false"])
-    .transform((v) => v === "true")
-    .or(z.boolean()),
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
+    .default("false")
+    .transform((v) => v === "true"),
+});
+
+/** EXTENSION: paging of `GET /managed-services/{id}/events`. */
+export const ListEventsQuery = z.strictObject({
+  /** Opaque: pass back the nextCursor of the previous page. */
+  cursor: z.string().min(1).optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]+$/, "must be an integer")
+    .transform(Number)
+    .pipe(z.int().min(1).max(1000))
+    .optional(),
 });
 
 const BackupsEnabledView = z.object({
@@ -366,7 +386,7 @@ export const UpdateProviderRequest = z.strictObject({
 });
 export type UpdateProviderRequest = z.infer<typeof UpdateProviderRequest>;
 
-export const ListProvidersQuery = z.strictObject({ teamId: z.coerce.number().pipe(TeamId).optional() });
+export const ListProvidersQuery = z.strictObject({ teamId: QueryInt.optional() });
 
 // ---------------------------------------------------------------- errors
 

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import * as schemas from "../../sdk/schemas";
+import { bundledCatalog, UPDATE_CONSTRAINTS } from "./catalog";
+import { type JsonSchema, schemaCompiler } from "./reference/validation";
+
+const catalog = bundledCatalog("http://127.0.0.1:8090/", "k3y");
+
+function everySchema(entry: schemas.Provider): [string, JsonSchema][] {
+  const out: [string, JsonSchema][] = [
+    ["configSchema", entry.configSchema],
+    ["secretsSchema", entry.secretsSchema],
+    ["detailsSchema", entry.detailsSchema],
+  ];
+  if (entry.backups) {
+    out.push(["backups.configSchema", entry.backups.configSchema]);
+    out.push(["backups.secretsSchema", entry.backups.secretsSchema]);
+  }
+  for (const plan of entry.plans) {
+    for (const [name, p] of Object.entries(plan.parameters))
+      out.push([`plans[${plan.id}].${name}`, p.schema]);
+  }
+  return out;
+}
+
+function constraintsIn(schema: unknown): unknown[] {
+  if (schema === null || typeof schema !== "object") return [];
+  const own = (schema as Record<string, unknown>)["x-update-constraint"];
+  return [...(own === undefined ? [] : [own]), ...Object.values(schema).flatMap(constraintsIn)];
+}
+
+describe("the bundled catalog", () => {
+  it("offers postgres, postgresql v14 to v17, redis, s3 and babelfish", () => {
+    expect(catalog.map((e) => `${e.name}@${e.version}`)).toEqual([
+      "postgres@v1",
+      "postgresql@v14",
+      "postgresql@v15",
+      "postgresql@v16",
+      "postgresql@v17",
+      "redis@v1",
+      "s3@v1",
+      "babelfish@v1",
+    ]);
+  });
+
+  it.each(catalog.map((e) => [`${e.name}@${e.version}`, e] as const))(
+    "%s is a valid ApiProvider",
+    (_, entry) => {
+      expect(() => schemas.ApiProvider.parse(entry)).not.toThrow();
+      expect(schemas.Provider.parse(entry)).toEqual(entry);
+      expect(entry.schemaVersion).toBe(entry.version);
+      expect(entry.scope).toBe("global");
+      expect(entry.author).toBe("Landform");
+      expect(entry.iconUrl.startsWith("data:image/svg+xml,")).toBe(true);
+      expect(entry.backend.api).toEqual({
+        endpoint: `http://127.0.0.1:8090/api/v1/${entry.name}`,
+        secret: "k3y",
+      });
+    },
+  );
+
+  it.each(catalog.map((e) => [`${e.name}@${e.version}`, e] as const))(
+    "%s has JSON Schemas that compile under draft 2020-12 in strict mode",
+    (_, entry) => {
+      const compile = schemaCompiler();
+      for (const [where, schema] of everySchema(entry)) {
+        expect(() => compile(schema), where).not.toThrow();
+      }
+      for (const c of constraintsIn(entry)) expect(UPDATE_CONSTRAINTS).toContain(c);
+    },
+  );
+
+  it("leaves the secret out when no key is configured", () => {
+    expect(bundledCatalog("http://h", "")[0]!.backend.api).toEqual({ endpoint: "http://h/api/v1/postgres" });
+  });
+
+  it("describes postgres as Codesphere's core catalog does", () => {
+    const pg = catalog.find((e) => e.name === "postgres")!;
+    expect(pg.category).toBe("Database");
+    expect(pg.capabilities).toEqual({ pause: true, backups: true, pointInTimeRecovery: true });
+    const config = pg.configSchema.properties as Record<string, JsonSchema>;
+    expect(config.version).toMatchObject({ default: "17.2", "x-update-constraint": "minor-upgrade-only" });
+    expect(config.userName).toMatchObject({ default: "app", "x-update-constraint": "immutable" });
+    expect(config.databaseName).toMatchObject({ "x-update-constraint": "immutable" });
+    const secrets = pg.secretsSchema.properties as Record<string, JsonSchema>;
+    expect(secrets.userPassword).toMatchObject({ minLength: 8, "x-update-constraint": "immutable" });
+    expect(pg.secretsSchema.required).toEqual(["userPassword"]);
+    expect(pg.plans.map((p) => [p.id, p.name])).toEqual([
+      [0, "Small"],
+      [1, "Medium"],
+      [2, "Large"],
+      [3, "Very Large"],
+      [4, "Extra Large"],
+    ]);
+    for (const plan of pg.plans) {
+      expect(plan.parameters.storage).toMatchObject({
+        pricedAs: "storage-mib",
+        schema: { minimum: 512, "x-update-constraint": "increase-only" },
+      });
+      expect(plan.parameters.cpu).toMatchObject({ pricedAs: "cpu-tenths", schema: { readOnly: true } });
+      expect(plan.parameters.memory).toMatchObject({ pricedAs: "ram-mib", schema: { readOnly: true } });
+    }
+    expect(pg.backups?.configSchema.required).toEqual(["endpointUrl", "destinationPath", "accessKeyId"]);
+    expect(pg.backups?.secretsSchema.required).toEqual(["secretKey"]);
+  });
+
+  it("accepts the published guide's postgresql example", () => {
+    const v15 = catalog.find((e) => e.name === "postgresql" && e.version === "v15")!;
+    const compile = schemaCompiler();
+    expect(compile(v15.configSchema)({ max_connections: "100" }, "config")).toEqual([]);
+    expect(compile(v15.secretsSchema)({ password: "secure-password", username: "admin" }, "secrets")).toEqual(
+      [],
+    );
+    const storage = v15.plans.find((p) => p.id === 1)!.parameters.storage!;
+    expect(storage.pricedAs).toBeUndefined();
+    expect(compile(storage.schema)(10, "storage")).toEqual([]);
+    const backups = v15.backups!;
+    expect(
+      compile(backups.configSchema)(
+        {
+          endpointUrl: "https://s3.eu-central-1.amazonaws.com",
+          destinationPath: "s3://my-codesphere-backups/",
+        },
+        "c",
+      ),
+    ).toEqual([]);
+    expect(compile(backups.secretsSchema)({ accessKey: "a", secretKey: "s" }, "s")).toEqual([]);
+  });
+
+  it("keeps s3 without pause or backups, as the core catalog does", () => {
+    const s3 = catalog.find((e) => e.name === "s3")!;
+    expect(s3.capabilities).toEqual({ pause: false, backups: false, pointInTimeRecovery: false });
+    expect(Object.keys(s3.plans[0]!.parameters).sort()).toEqual(["maxBuckets", "maxObjects", "maxSizeKb"]);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * The bundled reference backends: one HTTP server that serves every provider
+ * of the bundled catalog (`../catalog.ts`) under `/api/v1/<provider>` and
+ * speaks the provider backend contract, so the control plane drives them
+ * exactly as it drives any custom backend. The routes and their extensions
+ * are documented in `./server.ts`.
+ *
+ * They simulate what a real backend does, not what it runs: operations are
+ * asynchronous (accepted at once, finished after `operationDelayMs`), state is
+ * durable in the data folder, and each service has a key-value data set that
+ * stands in for its data and survives pause, resume and restarts.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Backups, backupsNotImplemented } from "./backups";
+import { FaultInjector } from "./faults";
+import { referenceProfiles } from "./providers";
+import { requestHandler } from "./server";
+import { ReferenceStore } from "./store";
+
+export type { FaultSettings } from "./faults";
+export { DATABASE_FILE } from "./store";
+
+export interface ReferenceBackendOptions {
+  /** Folder of `reference-backends.sqlite`; created if missing. */
+  dataDir: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** When set, every call but GET /health and GET /ready needs it (X-API-Key or Bearer). */
+  key?: string;
+  /** How long create, update, pause and resume take. Default 50 ms. */
+  operationDelayMs?: number;
+  /** Clock in ms since the epoch. Default Date.now. */
+  now?: () => number;
+  /**
+   * Receives one structured record per request and lifecycle event; never a
+   * secret. (Typed with the narrower record so loggers of either shape fit.)
+   */
+  log?: (rec: Record<string, unknown>) => void;
+  /** Random numbers in [0, 1) for `failRate` faults. Default Math.random. */
+  random?: () => number;
+  /** Backup implementation. Default: answers 501. */
+  backups?: Backups;
+}
+
+export interface ReferenceBackends {
+  /** Base URL; the provider endpoints are `${url}/api/v1/<provider>`. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+export async function startReferenceBackends(opts: ReferenceBackendOptions): Promise<ReferenceBackends> {
+  const host = opts.host ?? "127.0.0.1";
+  const now = opts.now ?? Date.now;
+  const store = new ReferenceStore(opts.dataDir);
+  let url = "";
+  const log = opts.log;
+  const server = http.createServer(
+    requestHandler({
+      store,
+      profiles: referenceProfiles(),
+      faults: new FaultInjector(opts.random),
+      backups: opts.backups ?? backupsNotImplemented,
+      ...(opts.key ? { key: opts.key } : {}),
+      operationDelayMs: opts.operationDelayMs ?? 50,
+      now,
+      log: (rec) => log?.({ time: new Date(now()).toISOString(), component: "reference-backends", ...rec }),
+      baseUrl: () => url,
+    }),
+  );
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${urlHost(host)}:${port}`;
+  log?.({
+    time: new Date(now()).toISOString(),
+    component: "reference-backends",
+    level: "info",
+    msg: "listening",
+    url,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      // Let requests in flight finish, but do not wait on them for ever.
+      const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      server.close(() => {
+        clearTimeout(force);
+        store.close();
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  return { url, port, close };
+}
+
+/** A host clients can connect to: a wildcard address means this machine. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}

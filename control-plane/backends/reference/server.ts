@@ -1,0 +1,552 @@
+/**
+ * The HTTP side of the reference backends: one node:http handler serving
+ * every bundled provider under `/api/v1/<provider>`.
+ *
+ * Contract calls (see ../../../../shared/contract/provider-backend-contract.md,
+ * relative to `/api/v1/<provider>`):
+ *
+ *   GET    ""                       200 [ids]
+ *   GET    ""?id=A&id=B             200 {A: {plan: {parameters}, config, details, pause}, ...}
+ *   POST   ""                       201 {id}; 409 if it exists; 400 bad envelope; 422 against the schemas
+ *                                   (EXTENSION: `pause: true` creates the service paused)
+ *   PATCH  /ID                      204; 404 unknown; 400 when body id != path id; 422 against the schemas
+ *   DELETE /ID                      204; 404 unknown
+ *   PUT    /backups/BID             handed to the Backups seam (501 for now)
+ *   POST   /backups/BID/status      handed to the Backups seam (501 for now)
+ *   DELETE /backups/BID             handed to the Backups seam (501 for now)
+ *
+ * EXTENSION of the GET answer: `pause` at the top level is the pause state the
+ * backend has reached (not the requested one), so a control plane can tell
+ * when a pause or resume has finished; `details.phase` says what the backend
+ * is doing, and `details.ready` is true only when it is `running`.
+ *
+ * 400 is a malformed request (not JSON, a missing id or team, a section of the
+ * wrong type); 422 is a well-formed request that breaks the provider's schemas
+ * or an update constraint (`x-update-constraint`); 501 asks for what the
+ * provider cannot do (pausing s3, backups for now, recovery from a backup).
+ *
+ * Data endpoint (same key; not a contract call, so faults do not touch it):
+ *
+ *   GET    /ID/data                 200 {key: value}; readable while paused
+ *   PUT    /ID/data/KEY  {value}    204; 409 unless the service is running
+ *   DELETE /ID/data/KEY             204; 404 no such key; 409 unless running
+ *
+ * Admin (same key): GET, POST {failNext?, failRate?, latencyMs?, status?,
+ * provider?} (replaces the settings; 200 with them) and DELETE (204) on
+ * `/admin/faults`. At the root and without a key: `GET /health`, `GET /ready`.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BackupRequest, Backups } from "./backups";
+import { type FaultInjector, parseFaultSettings } from "./faults";
+import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./lifecycle";
+import type { PlanInput, ProviderProfile, UpdateInput } from "./providers";
+import type { ReferenceStore, StoredService } from "./store";
+
+export interface ServerDeps {
+  store: ReferenceStore;
+  profiles: ReadonlyMap<string, ProviderProfile>;
+  faults: FaultInjector;
+  backups: Backups;
+  /** Every call but /health and /ready must carry it; no key means no check. */
+  key?: string;
+  operationDelayMs: number;
+  now: () => number;
+  log: (rec: Record<string, unknown>) => void;
+  /** The URL clients reach this server at (known once it listens). */
+  baseUrl: () => string;
+}
+
+interface Answer {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+const MAX_ID_LENGTH = 255;
+const MAX_KEY_LENGTH = 1024;
+const SUBDOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function requestHandler(deps: ServerDeps): http.RequestListener {
+  return (req, res) => {
+    void handle(deps, req, res);
+  };
+}
+
+async function handle(deps: ServerDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const started = performance.now();
+  const method = req.method ?? "GET";
+  const url = new URL(req.url ?? "/", "http://localhost");
+  let answer: Answer;
+  try {
+    const raw = await readBody(req);
+    answer = await route(deps, method, url, req.headers, raw);
+  } catch (err) {
+    if (err instanceof HttpError) {
+      answer = fail(err.status, err.message);
+    } else {
+      // Messages of our own code and of SQLite carry no request values; bodies are never echoed.
+      deps.log({
+        level: "error",
+        msg: "unhandled error",
+        error: err instanceof Error ? err.message : String(err),
+      });
+      answer = fail(500, "internal error");
+    }
+  }
+  send(res, answer);
+  deps.log({
+    level: answer.status >= 500 ? "warn" : "info",
+    msg: "request",
+    method,
+    path: url.pathname,
+    status: answer.status,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+  });
+}
+
+async function route(
+  deps: ServerDeps,
+  method: string,
+  url: URL,
+  headers: http.IncomingHttpHeaders,
+  raw: Buffer,
+): Promise<Answer> {
+  const path = segments(url.pathname);
+  if (path.length === 1 && (path[0] === "health" || path[0] === "ready")) {
+    if (method !== "GET") return methodNotAllowed(["GET"]);
+    if (path[0] === "ready" && !deps.store.ping()) return fail(503, "the database does not answer");
+    return { status: 200, body: { status: "ok" } };
+  }
+  if (!authorized(headers, deps.key)) return fail(401, "missing or wrong API key");
+
+  if (path.length === 2 && path[0] === "admin" && path[1] === "faults") return adminFaults(deps, method, raw);
+  if (path.length >= 3 && path[0] === "api" && path[1] === "v1") {
+    const profile = deps.profiles.get(path[2]!);
+    if (!profile) return fail(404, `unknown provider ${path[2]}`);
+    return providerRoute(deps, profile, method, path.slice(3), url, raw);
+  }
+  return fail(404, "not found");
+}
+
+async function providerRoute(
+  deps: ServerDeps,
+  profile: ProviderProfile,
+  method: string,
+  rest: string[],
+  url: URL,
+  raw: Buffer,
+): Promise<Answer> {
+  const [first, second, third] = rest;
+  if (first !== undefined && first !== "backups" && second === "data") {
+    if (rest.length === 2)
+      return method === "GET" ? readData(deps, profile, first) : methodNotAllowed(["GET"]);
+    if (rest.length === 3 && third) {
+      if (method === "PUT") return writeData(deps, profile, first, third, raw);
+      if (method === "DELETE") return deleteData(deps, profile, first, third);
+      return methodNotAllowed(["PUT", "DELETE"]);
+    }
+    return fail(404, "not found");
+  }
+
+  let run: (() => Promise<Answer> | Answer) | undefined;
+  if (rest.length === 0) {
+    if (method === "GET") run = () => listOrGet(deps, profile, url);
+    else if (method === "POST") run = () => create(deps, profile, raw);
+    else return methodNotAllowed(["GET", "POST"]);
+  } else if (first === "backups" && second && rest.length === 2) {
+    if (method === "PUT") run = () => deps.backups.take(backupRequest(profile, second, raw));
+    else if (method === "DELETE") run = () => deps.backups.remove(backupRequest(profile, second, raw));
+    else return methodNotAllowed(["PUT", "DELETE"]);
+  } else if (first === "backups" && second && third === "status" && rest.length === 3) {
+    if (method === "POST") run = () => deps.backups.status(backupRequest(profile, second, raw));
+    else return methodNotAllowed(["POST"]);
+  } else if (first && rest.length === 1) {
+    if (method === "PATCH") run = () => update(deps, profile, first, raw);
+    else if (method === "DELETE") run = () => remove(deps, profile, first);
+    else return methodNotAllowed(["PATCH", "DELETE"]);
+  } else {
+    return fail(404, "not found");
+  }
+
+  const fault = deps.faults.decide(profile.name);
+  if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+  if (fault.failStatus !== undefined) {
+    deps.log({
+      level: "info",
+      msg: "fault injected",
+      provider: profile.name,
+      method,
+      status: fault.failStatus,
+    });
+    return fail(fault.failStatus, "injected fault");
+  }
+  return run();
+}
+
+// ---------------------------------------------------------------- contract calls
+
+function listOrGet(deps: ServerDeps, profile: ProviderProfile, url: URL): Answer {
+  if (!url.searchParams.has("id")) return { status: 200, body: deps.store.listIds(profile.name) };
+  const now = deps.now();
+  const out: Record<string, unknown> = {};
+  for (const id of url.searchParams.getAll("id")) {
+    const s = deps.store.get(profile.name, id);
+    if (s) out[id] = view(deps, profile, s, now);
+  }
+  return { status: 200, body: out };
+}
+
+/** The GET answer for one service; built from its spec, never from its secrets. */
+function view(deps: ServerDeps, profile: ProviderProfile, s: StoredService, now: number): Values {
+  const state = settle(s, now);
+  const spec = reported(state);
+  return {
+    plan: { parameters: spec.parameters },
+    config: spec.config,
+    details: profile.details({
+      id: s.id,
+      spec,
+      phase: state.phase,
+      ready: isReady(state),
+      dataUrl: dataUrl(deps, profile, s.id),
+    }),
+    pause: state.observed?.pause ?? false,
+  };
+}
+
+function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer {
+  const body = objectBody(raw);
+  const id = serviceId(body.id);
+  const teamId = positiveTeamId(body.teamId);
+  const customSubdomain = subdomain(body.customSubdomain) ?? undefined;
+  if (body.recoverFrom !== undefined && body.recoverFrom !== null) {
+    // The seam for recovery sits with backups: a later change restores the data set here.
+    return fail(501, "recovery from backups not implemented yet");
+  }
+  const pause = body.pause ?? false;
+  if (typeof pause !== "boolean") return fail(400, "pause must be a boolean");
+  if (pause && !profile.canPause) return fail(501, `provider ${profile.name} cannot be paused`);
+  const resolved = profile.create({
+    plan: plan(body.plan) ?? { parameters: {} },
+    pause,
+    config: values(body.config, "config") ?? {},
+    secrets: values(body.secrets, "secrets") ?? {},
+    ...(customSubdomain === undefined ? {} : { customSubdomain }),
+  });
+  if (!("spec" in resolved)) return fail(422, resolved.problems.join("; "));
+
+  const now = deps.now();
+  const state = provision(resolved.spec, now, deps.operationDelayMs);
+  const created = deps.store.transaction(() => {
+    if (deps.store.get(profile.name, id)) return false;
+    deps.store.insert(
+      { ...state, provider: profile.name, id, teamId, secrets: resolved.secrets, createdAt: now },
+      now,
+    );
+    return true;
+  });
+  if (!created) return fail(409, `service ${id} already exists`);
+  deps.log({ level: "info", msg: "service created", provider: profile.name, id, teamId, phase: state.phase });
+  return { status: 201, body: { id } };
+}
+
+function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buffer): Answer {
+  const body = objectBody(raw);
+  if (serviceId(body.id) !== id) return fail(400, "id in the body must equal the id in the path");
+  const teamId = positiveTeamId(body.teamId);
+  const input: UpdateInput = {};
+  const p = plan(body.plan);
+  if (p) input.plan = p;
+  const config = values(body.config, "config");
+  if (config) input.config = config;
+  const secrets = values(body.secrets, "secrets");
+  if (secrets) input.secrets = secrets;
+  if (body.pause !== undefined && body.pause !== null) {
+    if (typeof body.pause !== "boolean") return fail(400, "pause must be a boolean");
+    input.pause = body.pause;
+  }
+  const sub = subdomain(body.customSubdomain);
+  if (sub !== undefined) input.customSubdomain = sub;
+  if (input.pause === true && !profile.canPause)
+    return fail(501, `provider ${profile.name} cannot be paused`);
+
+  const now = deps.now();
+  const outcome = deps.store.transaction((): Answer | ServiceState => {
+    const current = deps.store.get(profile.name, id);
+    if (!current) return fail(404, `service ${id} not found`);
+    if (current.teamId !== teamId) return fail(400, `teamId does not match the team of service ${id}`);
+    const resolved = profile.update(current.desired, current.secrets, input);
+    if (!("spec" in resolved)) return fail(422, resolved.problems.join("; "));
+    const secretsChanged = JSON.stringify(resolved.secrets) !== JSON.stringify(current.secrets);
+    const next = request(current, resolved.spec, secretsChanged, now, deps.operationDelayMs);
+    deps.store.update({ ...current, ...next, secrets: resolved.secrets }, now);
+    return next;
+  });
+  if ("status" in outcome) return outcome;
+  const sections = Object.keys(input);
+  deps.log({
+    level: "info",
+    msg: "service updated",
+    provider: profile.name,
+    id,
+    sections,
+    phase: outcome.phase,
+  });
+  return { status: 204 };
+}
+
+function remove(deps: ServerDeps, profile: ProviderProfile, id: string): Answer {
+  if (!deps.store.delete(profile.name, id)) return fail(404, `service ${id} not found`);
+  deps.log({ level: "info", msg: "service deleted", provider: profile.name, id });
+  return { status: 204 };
+}
+
+function backupRequest(profile: ProviderProfile, backupId: string, raw: Buffer): BackupRequest {
+  if (!profile.canBackup) throw new HttpError(501, `provider ${profile.name} has no backups`);
+  const body = objectBody(raw);
+  if (typeof body.msId !== "string" || body.msId === "") throw new HttpError(400, "msId is required");
+  const retentionDays = body.retentionDays;
+  if (
+    retentionDays !== undefined &&
+    (!Number.isSafeInteger(retentionDays) || (retentionDays as number) < 1)
+  ) {
+    throw new HttpError(400, "retentionDays must be a positive integer");
+  }
+  return {
+    provider: profile.name,
+    backupId,
+    msId: body.msId,
+    teamId: positiveTeamId(body.teamId),
+    config: values(body.config, "config") ?? {},
+    secrets: values(body.secrets, "secrets") ?? {},
+    ...(retentionDays === undefined ? {} : { retentionDays: retentionDays as number }),
+  };
+}
+
+// ---------------------------------------------------------------- data endpoint
+
+function dataUrl(deps: ServerDeps, profile: ProviderProfile, id: string): string {
+  return `${deps.baseUrl()}/api/v1/${profile.name}/${encodeURIComponent(id)}/data`;
+}
+
+function existing(deps: ServerDeps, profile: ProviderProfile, id: string): ServiceState {
+  const s = deps.store.get(profile.name, id);
+  if (!s) throw new HttpError(404, `service ${id} not found`);
+  return settle(s, deps.now());
+}
+
+/** A service takes writes only while it runs: paused or between states it is offline. */
+function requireRunning(state: ServiceState, id: string): void {
+  if (!isReady(state)) throw new HttpError(409, `service ${id} is ${state.phase} and does not accept writes`);
+}
+
+function readData(deps: ServerDeps, profile: ProviderProfile, id: string): Answer {
+  existing(deps, profile, id);
+  return { status: 200, body: deps.store.readData(profile.name, id) };
+}
+
+function writeData(deps: ServerDeps, profile: ProviderProfile, id: string, key: string, raw: Buffer): Answer {
+  if (key.length > MAX_KEY_LENGTH) return fail(400, `key must be at most ${MAX_KEY_LENGTH} characters`);
+  const body = objectBody(raw);
+  if (!("value" in body)) return fail(400, "value is required");
+  const state = existing(deps, profile, id);
+  requireRunning(state, id);
+  checkQuota(deps, profile, id, key, body.value, reported(state).parameters);
+  deps.store.putData(profile.name, id, key, body.value, deps.now());
+  return { status: 204 };
+}
+
+function deleteData(deps: ServerDeps, profile: ProviderProfile, id: string, key: string): Answer {
+  const state = existing(deps, profile, id);
+  requireRunning(state, id);
+  if (!deps.store.deleteData(profile.name, id, key, deps.now())) return fail(404, `no key ${key}`);
+  return { status: 204 };
+}
+
+/** Plans that limit objects or size (s3) hold the data set to them. */
+function checkQuota(
+  deps: ServerDeps,
+  profile: ProviderProfile,
+  id: string,
+  key: string,
+  value: unknown,
+  parameters: Record<string, number>,
+): void {
+  const { maxObjects, maxSizeKb } = parameters;
+  if (maxObjects === undefined && maxSizeKb === undefined) return;
+  const usage = deps.store.dataUsage(profile.name, id, key);
+  if (maxObjects !== undefined && usage.keys + 1 > maxObjects) {
+    throw new HttpError(422, `the plan allows at most ${maxObjects} objects (maxObjects)`);
+  }
+  const bytes = usage.bytes + Buffer.byteLength(JSON.stringify(value));
+  if (maxSizeKb !== undefined && bytes > maxSizeKb * 1024) {
+    throw new HttpError(422, `the plan allows at most ${maxSizeKb} KiB of data (maxSizeKb)`);
+  }
+}
+
+// ---------------------------------------------------------------- admin
+
+function adminFaults(deps: ServerDeps, method: string, raw: Buffer): Answer {
+  switch (method) {
+    case "GET":
+      return { status: 200, body: deps.faults.get() };
+    case "POST": {
+      const settings = parseFaultSettings(parseJson(raw), new Set(deps.profiles.keys()));
+      if (typeof settings === "string") return fail(400, settings);
+      deps.faults.set(settings);
+      deps.log({ level: "info", msg: "faults set", ...settings });
+      return { status: 200, body: deps.faults.get() };
+    }
+    case "DELETE":
+      deps.faults.clear();
+      deps.log({ level: "info", msg: "faults cleared" });
+      return { status: 204 };
+    default:
+      return methodNotAllowed(["GET", "POST", "DELETE"]);
+  }
+}
+
+// ---------------------------------------------------------------- request parts
+
+function objectBody(raw: Buffer): Record<string, unknown> {
+  const body = parseJson(raw);
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(400, "body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    // JSON.parse quotes the input in its message; the input may hold secrets.
+    throw new HttpError(400, "body is not valid JSON");
+  }
+}
+
+function serviceId(v: unknown): string {
+  if (v === undefined || v === null) throw new HttpError(400, "id is required");
+  if (typeof v !== "string" || v === "" || v.length > MAX_ID_LENGTH) {
+    throw new HttpError(400, `id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+  }
+  return v;
+}
+
+function positiveTeamId(v: unknown): number {
+  if (v === undefined || v === null) throw new HttpError(400, "teamId is required");
+  if (!Number.isSafeInteger(v) || (v as number) < 1)
+    throw new HttpError(400, "teamId must be a positive integer");
+  return v as number;
+}
+
+function subdomain(v: unknown): string | null | undefined {
+  if (v === undefined || v === null) return v;
+  if (typeof v !== "string" || !SUBDOMAIN.test(v)) {
+    throw new HttpError(400, "customSubdomain must be a DNS label (lowercase letters, digits, '-')");
+  }
+  return v;
+}
+
+function values(v: unknown, field: string): Values | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new HttpError(400, `${field} must be a JSON object`);
+  return v as Values;
+}
+
+function plan(v: unknown): PlanInput | undefined {
+  if (v === undefined || v === null) return undefined;
+  const p = values(v, "plan")!;
+  const out: PlanInput = { parameters: {} };
+  if (p.id !== undefined) {
+    if (!Number.isSafeInteger(p.id) || (p.id as number) < 0)
+      throw new HttpError(400, "plan.id must be an integer");
+    out.id = p.id as number;
+  }
+  for (const [name, value] of Object.entries(values(p.parameters, "plan.parameters") ?? {})) {
+    if (!Number.isSafeInteger(value)) throw new HttpError(400, `plan.parameters.${name} must be an integer`);
+    out.parameters[name] = value as number;
+  }
+  return out;
+}
+
+function segments(pathname: string): string[] {
+  const parts = pathname.split("/").slice(1);
+  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  try {
+    return parts.map(decodeURIComponent);
+  } catch {
+    throw new HttpError(400, "the path is not valid percent-encoding");
+  }
+}
+
+function authorized(headers: http.IncomingHttpHeaders, key: string | undefined): boolean {
+  if (!key) return true;
+  const offered: string[] = [];
+  const apiKey = headers["x-api-key"];
+  if (typeof apiKey === "string") offered.push(apiKey);
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? "");
+  if (bearer) offered.push(bearer[1]!.trim());
+  return offered.some((k) => sameSecret(k, key));
+}
+
+/** Constant-time comparison of two strings of any length. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (size > MAX_BODY_BYTES) reject(new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on("error", reject);
+  });
+}
+
+// ---------------------------------------------------------------- answers
+
+function fail(status: number, error: string): Answer {
+  return { status, body: { error } };
+}
+
+function methodNotAllowed(allowed: string[]): Answer {
+  return { status: 405, body: { error: "method not allowed" }, headers: { allow: allowed.join(", ") } };
+}
+
+function send(res: http.ServerResponse, a: Answer): void {
+  if (res.headersSent || res.destroyed) return;
+  if (a.body === undefined) {
+    res.writeHead(a.status, a.headers);
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(a.body);
+  res.writeHead(a.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...a.headers,
+  });
+  res.end(text);
+}
