@@ -126,9 +126,9 @@ describe("the bundled catalog", () => {
     expect(compile(backups.secretsSchema)({ accessKey: "a", secretKey: "s" }, "s")).toEqual([]);
   });
 
-  it("keeps s3 without pause or backups, as the core catalog does", () => {
+  it("lets s3 pause (its data stays) but not back up", () => {
     const s3 = catalog.find((e) => e.name === "s3")!;
-    expect(s3.capabilities).toEqual({ pause: false, backups: false, pointInTimeRecovery: false });
+    expect(s3.capabilities).toEqual({ pause: true, backups: false, pointInTimeRecovery: false });
     expect(Object.keys(s3.plans[0]!.parameters).sort()).toEqual(["maxBuckets", "maxObjects", "maxSizeKb"]);
   });
 });

@@ -354,9 +354,12 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
     version: "v1",
     category: "Object Storage",
     displayName: "S3 Object Storage",
-    description: "S3-compatible object storage; the data is kept across restarts.",
+    description: "S3-compatible object storage; the data is kept across a pause and across restarts.",
     iconUrl: icon("S3", "#569a31"),
-    capabilities: { pause: false, backups: false, pointInTimeRecovery: false },
+    // The core catalog lists s3 v1 without pause; the platform guide says an
+    // Object Store keeps its data across a pause, and that is what users try
+    // here, so the reference catalog lets it pause (docs/decisions/004).
+    capabilities: { pause: true, backups: false, pointInTimeRecovery: false },
     configSchema: objectSchema({
       region: {
         type: "string",

@@ -281,7 +281,7 @@ describe("the reference backends", () => {
       pause: true,
       secrets: { accessKeyId: "a", secretAccessKey: "abcdefgh" },
     };
-    expect((await call("POST", "/api/v1/s3", s3)).status).toBe(501);
+    expect((await call("POST", "/api/v1/s3", s3)).status).toBe(201); // s3 can pause, so it may start paused
   });
 
   it("record every data change in the service's change log", async () => {
@@ -408,7 +408,7 @@ describe("the reference backends", () => {
     expect((await observe(id)).details.phase).toBe("updating");
   });
 
-  it("serve redis and babelfish with their own details, and refuse to pause s3", async () => {
+  it("serve redis and babelfish with their own details, and keep s3 data across a pause", async () => {
     await start();
     const r = randomUUID();
     const created = await call("POST", "/api/v1/redis", {
@@ -442,14 +442,18 @@ describe("the reference backends", () => {
       pgPort: 5432,
       dsn: `mssql://app@${b}.babelfish.landform.internal:1433/app`,
     });
-    expect(await call("PATCH", `/api/v1/s3/${s}`, { id: s, teamId: 1, pause: true })).toEqual({
-      status: 501,
-      body: { error: "provider s3 cannot be paused" },
-    });
     expect((await call("PUT", `/api/v1/s3/${s}/data/one`, { value: 1 })).status).toBe(204);
     expect((await call("PUT", `/api/v1/s3/${s}/data/two`, { value: 2 })).body).toEqual({
       error: "the plan allows at most 1 objects (maxObjects)",
     });
+    expect((await call("PATCH", `/api/v1/s3/${s}`, { id: s, teamId: 1, pause: true })).status).toBe(204);
+    advance();
+    expect((await observe(s, "/api/v1/s3")).pause).toBe(true);
+    expect((await call("GET", `/api/v1/s3/${s}/data`)).body).toEqual({ one: 1 });
+    expect((await call("PATCH", `/api/v1/s3/${s}`, { id: s, teamId: 1, pause: false })).status).toBe(204);
+    advance();
+    expect((await observe(s, "/api/v1/s3")).pause).toBe(false);
+    expect((await call("GET", `/api/v1/s3/${s}/data`)).body).toEqual({ one: 1 });
   });
 
   it("answer 501 for backups and for recovery until backups exist", async () => {

@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * The `landform` command: serve (the reference control plane), backend (the
+ * reference backends alone), tools (Pulumi CLI, Terraform, the provider mirror).
+ */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const USAGE = `usage: landform <command> [options]
+
+commands:
+  serve     run the reference control plane (public API under /api, bundled backends)
+            --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
+            --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
+            --token TOKEN=TEAM[,TEAM...] (repeatable; LANDFORM_TOKENS="t1=1,2;t2=3")
+            --vault-key BASE64 (LANDFORM_VAULT_KEY)  --operation-delay-ms N  --test-clock
+  backend   run only the bundled reference backends (provider backend contract)
+            --port N  --host H  --data-dir DIR  --key KEY (LANDFORM_BACKEND_KEY)  --operation-delay-ms N
+  tools     build or find the Pulumi CLI and Terraform (--path prints their directory)
+`;
+
+function jsonLog(rec: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: "info", ...rec })}\n`);
+}
+
+/** Parses `TOKEN=TEAM[,TEAM...]` entries; throws naming the bad entry. */
+export function parseTokens(entries: string[]): Map<string, ReadonlySet<number>> {
+  const tokens = new Map<string, ReadonlySet<number>>();
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf("=");
+    const token = entry.slice(0, eq);
+    const teams = entry
+      .slice(eq + 1)
+      .split(",")
+      .map((t) => Number(t.trim()));
+    if (eq <= 0 || teams.length === 0 || teams.some((t) => !Number.isInteger(t) || t < 0)) {
+      throw new Error(
+        `--token: expected TOKEN=TEAM[,TEAM...] with integer teams, got "${entry.replace(/^[^=]*/, "***")}"`,
+      );
+    }
+    tokens.set(token, new Set(teams));
+  }
+  return tokens;
+}
+
+function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`--${name}: expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "data-dir": { type: "string" },
+      token: { type: "string", multiple: true },
+      "vault-key": { type: "string" },
+      "operation-delay-ms": { type: "string" },
+      "test-clock": { type: "boolean" },
+    },
+  });
+  const env = process.env;
+  const tokenEntries =
+    values.token ?? (env.LANDFORM_TOKENS ? env.LANDFORM_TOKENS.split(";").filter(Boolean) : []);
+  const { startControlPlane } = await import("../control-plane/app.js");
+  const vaultKey = values["vault-key"] ?? env.LANDFORM_VAULT_KEY;
+  const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
+  const cp = await startControlPlane({
+    dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
+    host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
+    port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
+    tokens: parseTokens(tokenEntries),
+    ...(vaultKey ? { vaultKey } : {}),
+    backends: delay === undefined ? {} : { operationDelayMs: delay },
+    testClock: values["test-clock"] === true || env.LANDFORM_TEST_CLOCK === "1",
+    log: jsonLog,
+  });
+  if (cp.createdDevToken) {
+    // Printed once, when it is made; it is kept (sealed) in the data dir.
+    process.stderr.write(
+      `\nDevelopment token for team 1 (shown once, keep it):\n\n  export CS_API=${cp.apiUrl}\n  export CS_TOKEN=${cp.createdDevToken}\n\n`,
+    );
+  }
+  jsonLog({ msg: "ready", url: cp.url, apiUrl: cp.apiUrl });
+  await waitForSignal();
+  await cp.close();
+  return 0;
+}
+
+async function backend(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "data-dir": { type: "string" },
+      key: { type: "string" },
+      "operation-delay-ms": { type: "string" },
+    },
+  });
+  const { startReferenceBackends } = await import("../control-plane/backends/reference/index.js");
+  const key = values.key ?? process.env.LANDFORM_BACKEND_KEY;
+  const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
+  const b = await startReferenceBackends({
+    dataDir: resolve(values["data-dir"] ?? process.env.LANDFORM_DATA_DIR ?? ".landform/backends"),
+    host: values.host ?? "127.0.0.1",
+    port: intOption("port", values.port) ?? 8090,
+    ...(key ? { key } : {}),
+    ...(delay === undefined ? {} : { operationDelayMs: delay }),
+    log: jsonLog,
+  });
+  jsonLog({ msg: "ready", url: b.url });
+  await waitForSignal();
+  await b.close();
+  return 0;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "serve":
+      return serve(rest);
+    case "backend":
+      return backend(rest);
+    case "tools": {
+      const { toolsCommand } = await import("./tools.js");
+      return toolsCommand(rest);
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`landform: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`landform: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

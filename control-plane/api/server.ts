@@ -1,0 +1,384 @@
+/**
+ * The HTTP layer of the reference control plane on bare node:http: routing,
+ * bearer auth, request validation with the sdk's zod schemas, Problem JSON
+ * errors, health and readiness, Prometheus metrics and one structured log
+ * record per request. Handlers are thin; the service layer knows nothing of HTTP.
+ */
+import { randomFillSync } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type Caller,
+  type ControlPlaneStats,
+  DomainError,
+  type ManagedServicesService,
+  type ProvidersService,
+} from "../domain/types";
+import { HttpMetrics, type RouteSeries } from "./metrics";
+import { buildOpenApiDocument } from "./openapi";
+import { describeIssues, PROBLEM_CONTENT_TYPE, problemJson } from "./problems";
+import { decodeSegment, parseQuery, RawBody, type Route, type RouteContext, Router, route } from "./router";
+import { managedServicesRoutes } from "./routes";
+
+export { RawBody, type Route, type RouteContext, route } from "./router";
+
+export interface ApiDeps {
+  readonly providers: ProvidersService;
+  readonly managedServices: ManagedServicesService;
+  readonly stats: ControlPlaneStats;
+  /** Bearer token -> the teams it may act for. */
+  readonly tokens: Map<string, ReadonlySet<number>>;
+  /** One structured record per request (method, route pattern, status, duration, traceId) and per 500. */
+  readonly log: (rec: Record<string, unknown>) => void;
+  /** Readiness: false while the store or the reconciler is not up yet. */
+  readonly ready: () => boolean;
+  /** More routes in the same table format (e.g. admin endpoints); `/api/...` ones that are not hidden are documented. */
+  readonly extraRoutes?: readonly Route[];
+}
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const NO_TEAMS: ReadonlySet<number> = new Set();
+const JSON_TYPE = "application/json";
+const CLIENT_GONE = Symbol("client closed the connection");
+
+/** Builds the request listener: pass it to `http.createServer`. */
+export function createApiHandler(deps: ApiDeps): RequestListener {
+  const metrics = new HttpMetrics();
+  let openapi: Buffer | undefined;
+  const routes: Route[] = [
+    ...operationalRoutes(deps, metrics, () => {
+      openapi ??= Buffer.from(JSON.stringify(buildOpenApiDocument(routes)));
+      return openapi;
+    }),
+    ...managedServicesRoutes(deps),
+    ...(deps.extraRoutes ?? []),
+  ];
+  const router = new Router(routes, metrics);
+  const { tokens, log } = deps;
+
+  return function handle(req, res) {
+    const start = performance.now();
+    const traceId = newTraceId();
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const pathname = q < 0 ? url : url.slice(0, q);
+    const match = router.match(method, pathname);
+
+    if (match.kind !== "route") {
+      const ex = new Exchange(res, traceId, start, method, metrics.forUnmatched(method), "unmatched", log);
+      if (match.kind === "none") {
+        ex.problem(
+          404,
+          "Not Found",
+          `${method} ${clip(pathname)}: no such route; the API is described at /api/openapi.json`,
+        );
+      } else {
+        ex.problem(405, "Method Not Allowed", `${method} is not allowed here; allowed: ${match.allow}`, {
+          allow: match.allow,
+        });
+      }
+      return;
+    }
+
+    const { compiled, values } = match;
+    const r = compiled.route;
+    const ex = new Exchange(res, traceId, start, method, compiled.series, r.path, log);
+    try {
+      let caller: Caller;
+      if (r.public) caller = { teams: NO_TEAMS, traceId };
+      else {
+        const token = bearerToken(req.headers.authorization);
+        const teams = token === undefined ? undefined : tokens.get(token);
+        if (!teams) {
+          const detail =
+            token === undefined ? "send Authorization: Bearer <token>" : "the bearer token is not known here";
+          ex.problem(401, "Unauthorized", detail, { "www-authenticate": 'Bearer realm="landform"' });
+          return;
+        }
+        caller = { teams, traceId };
+      }
+
+      let params: unknown;
+      if (r.params) {
+        const raw: Record<string, string> = Object.create(null);
+        for (let i = 0; i < values.length; i++) {
+          const name = compiled.paramNames[i] as string;
+          const value = safeDecode(values[i] as string, decodeSegment);
+          if (value === undefined) return ex.badRequest(`${name}: malformed percent-encoding`);
+          raw[name] = value;
+        }
+        const parsed = r.params.safeParse(raw);
+        if (!parsed.success) return ex.badRequest(describeIssues(parsed.error.issues, raw, "path"));
+        params = parsed.data;
+      }
+
+      let query: unknown;
+      if (r.query) {
+        const parsedQuery = safeDecode(q < 0 ? "" : url.slice(q + 1), parseQuery);
+        if (parsedQuery === undefined) return ex.badRequest("query: malformed percent-encoding");
+        if ("repeated" in parsedQuery) return ex.badRequest(`${parsedQuery.repeated}: given more than once`);
+        const parsed = r.query.safeParse(parsedQuery.values);
+        if (!parsed.success)
+          return ex.badRequest(describeIssues(parsed.error.issues, parsedQuery.values, "query"));
+        query = parsed.data;
+      }
+
+      const bodySchema = r.body;
+      if (!bodySchema) {
+        ex.run(r, { caller, traceId, params, query, body: undefined });
+        return;
+      }
+      readBody(req).then(
+        (buffer) => {
+          let json: unknown;
+          try {
+            json = JSON.parse(buffer.toString("utf8"));
+          } catch {
+            return ex.badRequest("body: not valid JSON");
+          }
+          // Nothing may escape this callback: it would be an unhandled rejection.
+          try {
+            const parsed = bodySchema.safeParse(json);
+            if (!parsed.success) return ex.badRequest(describeIssues(parsed.error.issues, json, "body"));
+            ex.run(r, { caller, traceId, params, query, body: parsed.data });
+          } catch (err) {
+            ex.fail(err);
+          }
+        },
+        (err: unknown) => ex.fail(err),
+      );
+    } catch (err) {
+      ex.fail(err);
+    }
+  };
+}
+
+/** One request being answered: writes the response, then counts and logs it. */
+class Exchange {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly traceId: string,
+    private readonly start: number,
+    private readonly method: string,
+    private readonly series: RouteSeries,
+    private readonly route: string,
+    private readonly log: ApiDeps["log"],
+  ) {}
+
+  run(r: Route, ctx: RouteContext<unknown, unknown, unknown>): void {
+    let result: unknown;
+    try {
+      result = r.handler(ctx);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => this.reply(value),
+        (err: unknown) => this.fail(err),
+      );
+    } else this.reply(result);
+  }
+
+  private reply(value: unknown): void {
+    try {
+      if (value === undefined) this.send(200, undefined, "");
+      else if (value instanceof RawBody) this.send(value.status, value.contentType, value.body);
+      else this.send(200, JSON_TYPE, JSON.stringify(value));
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  badRequest(detail: string): void {
+    this.problem(400, "Bad Request", detail);
+  }
+
+  problem(status: number, title: string, detail: string, headers?: Record<string, string>): void {
+    this.send(status, PROBLEM_CONTENT_TYPE, problemJson(status, title, detail, this.traceId), headers);
+  }
+
+  fail(err: unknown): void {
+    if (err === CLIENT_GONE) {
+      this.finish(499);
+      return;
+    }
+    if (err instanceof DomainError) {
+      // A body over the limit is still arriving: close rather than drain it.
+      // Not ready yet: the sdk client retries a 503 after Retry-After.
+      const headers =
+        err.status === 413
+          ? { connection: "close" }
+          : err.status === 503
+            ? { "retry-after": "1" }
+            : undefined;
+      this.problem(err.status, err.title, err.detail, headers);
+      return;
+    }
+    this.safeLog({
+      level: "error",
+      msg: "unhandled error",
+      traceId: this.traceId,
+      method: this.method,
+      route: this.route,
+      error: err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err),
+    });
+    if (this.res.headersSent) {
+      this.res.destroy();
+      this.finish(500);
+      return;
+    }
+    this.problem(500, "Internal Server Error", "unexpected error; quote the traceId when reporting it");
+  }
+
+  private send(
+    status: number,
+    contentType: string | undefined,
+    body: string | Buffer,
+    extra?: Record<string, string>,
+  ): void {
+    // The flat [name, value, ...] form: node writes it without walking an object.
+    const headers: string[] = [
+      "content-length",
+      String(typeof body === "string" ? Buffer.byteLength(body) : body.length),
+      "x-trace-id",
+      this.traceId,
+    ];
+    if (contentType) headers.push("content-type", contentType);
+    if (extra) for (const name in extra) headers.push(name, extra[name] as string);
+    this.res.writeHead(status, headers);
+    this.res.end(body);
+    this.finish(status);
+  }
+
+  private finish(status: number): void {
+    const seconds = (performance.now() - this.start) / 1000;
+    this.series.observe(status, seconds);
+    this.safeLog({
+      level: status >= 500 ? "error" : "info",
+      msg: "request",
+      method: this.method,
+      route: this.route,
+      status,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      traceId: this.traceId,
+    });
+  }
+
+  private safeLog(rec: Record<string, unknown>): void {
+    try {
+      this.log(rec);
+    } catch {
+      // A failing log sink must not take the request (or the process) down.
+    }
+  }
+}
+
+/** Health, readiness, metrics and the OpenAPI document: public, and left out of the document. */
+function operationalRoutes(deps: ApiDeps, metrics: HttpMetrics, openapi: () => Buffer): Route[] {
+  const ok = new RawBody(Buffer.from('{"status":"ok"}'));
+  const health = (path: string) =>
+    route({ method: "GET", path, public: true, hidden: true, handler: () => ok });
+  const ready = (path: string) =>
+    route({
+      method: "GET",
+      path,
+      public: true,
+      hidden: true,
+      handler: () => {
+        if (!deps.ready()) throw new DomainError(503, "Service Unavailable", "not ready yet");
+        return ok;
+      },
+    });
+  return [
+    health("/health"),
+    health("/healthz"),
+    ready("/ready"),
+    ready("/readyz"),
+    route({
+      method: "GET",
+      path: "/metrics",
+      public: true,
+      hidden: true,
+      handler: () => new RawBody(metrics.render(deps.stats), "text/plain; version=0.0.4; charset=utf-8"),
+    }),
+    route({
+      method: "GET",
+      path: "/api/openapi.json",
+      public: true,
+      hidden: true,
+      handler: () => new RawBody(openapi()),
+    }),
+  ];
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const space = header.indexOf(" ");
+  if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
+  const token = header.slice(space + 1).trim();
+  return token === "" ? undefined : token;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const tooLarge = () =>
+      new DomainError(413, "Payload Too Large", `body: larger than ${MAX_BODY_BYTES} bytes`);
+    const declared = req.headers["content-length"];
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", () => reject(CLIENT_GONE));
+    req.on("close", () => {
+      if (!req.complete) reject(CLIENT_GONE);
+    });
+  });
+}
+
+function safeDecode<T>(s: string, decode: (s: string) => T): T | undefined {
+  try {
+    return decode(s);
+  } catch {
+    return undefined;
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}
+
+// Trace ids: 16 random bytes as hex (the W3C trace-id size), cut from a pool
+// refilled in bulk so a request does not pay for a crypto call of its own.
+const TRACE_BYTES = 16;
+const traceIdPool = Buffer.allocUnsafe(TRACE_BYTES * 256);
+let traceIdOffset = traceIdPool.length;
+
+function newTraceId(): string {
+  if (traceIdOffset >= traceIdPool.length) {
+    randomFillSync(traceIdPool);
+    traceIdOffset = 0;
+  }
+  const id = traceIdPool.toString("hex", traceIdOffset, traceIdOffset + TRACE_BYTES);
+  traceIdOffset += TRACE_BYTES;
+  return id;
+}

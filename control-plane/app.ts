@@ -1,0 +1,171 @@
+/**
+ * Assembles the reference control plane: store and vault in the data dir, the
+ * bundled reference backends on loopback, the catalog, the service layer, the
+ * reconciler and the HTTP API. `landform serve` is a thin shell around this.
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApiHandler } from "./api/server";
+import { bundledCatalog } from "./backends/catalog";
+import { startReferenceBackends } from "./backends/reference/index";
+import { ManagedServices } from "./domain/managed-services";
+import { Catalog } from "./domain/providers";
+import { Reconciler } from "./reconciler/reconciler";
+import { Store } from "./store/store";
+import { Vault } from "./store/vault";
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  /** Bearer token -> the teams it may act for. Empty: a development token for team 1 is made (once, kept in the data dir). */
+  tokens?: Map<string, ReadonlySet<number>>;
+  /** Base64 32-byte vault key; default: `vault.key` in the data dir (0600). */
+  vaultKey?: string;
+  /** Serve the bundled reference backends (default true) and how long each of their operations takes. */
+  backends?: { enabled?: boolean; port?: number; operationDelayMs?: number };
+  /** Lets tests move time forward: `POST /_landform/clock {"advanceMs": N}`. */
+  testClock?: boolean;
+  log?: (rec: Record<string, unknown>) => void;
+}
+
+export interface RunningControlPlane {
+  /** Base URL of the server, e.g. http://127.0.0.1:8080 (the API is under /api). */
+  url: string;
+  apiUrl: string;
+  backendsUrl?: string;
+  /** The development token, when it was made by this start (printed once). */
+  createdDevToken?: string;
+  tokens: Map<string, ReadonlySet<number>>;
+  now(): number;
+  advanceClock(ms: number): void;
+  close(): Promise<void>;
+}
+
+const DEV_TOKEN_KEY = "dev-token";
+const BACKEND_KEY = "reference-backend-key";
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = options.log ?? (() => {});
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const store = new Store(options.dataDir);
+  const vault = Vault.open(options.dataDir, options.vaultKey);
+
+  // Tokens: the configured ones, else one development token kept in the data dir.
+  const tokens = new Map(options.tokens ?? []);
+  let createdDevToken: string | undefined;
+  if (tokens.size === 0) {
+    const sealed = store.meta(DEV_TOKEN_KEY);
+    let token = sealed ? vault.open<string>(sealed, DEV_TOKEN_KEY) : undefined;
+    if (!token) {
+      token = `lf_dev_${randomBytes(18).toString("base64url")}`;
+      store.setMeta(DEV_TOKEN_KEY, vault.seal(token, DEV_TOKEN_KEY));
+      createdDevToken = token;
+    }
+    tokens.set(token, new Set([1]));
+  }
+
+  const catalog = new Catalog(store, vault, now);
+  let backends: Awaited<ReturnType<typeof startReferenceBackends>> | undefined;
+  if (options.backends?.enabled !== false) {
+    const sealedKey = store.meta(BACKEND_KEY);
+    let key = sealedKey ? vault.open<string>(sealedKey, BACKEND_KEY) : undefined;
+    if (!key) {
+      key = randomBytes(24).toString("base64url");
+      store.setMeta(BACKEND_KEY, vault.seal(key, BACKEND_KEY));
+    }
+    backends = await startReferenceBackends({
+      dataDir: options.dataDir,
+      host: "127.0.0.1",
+      port: options.backends?.port ?? 0,
+      key,
+      ...(options.backends?.operationDelayMs !== undefined
+        ? { operationDelayMs: options.backends.operationDelayMs }
+        : {}),
+      log,
+    });
+    for (const entry of bundledCatalog(backends.url, key)) catalog.installBundled(entry);
+  }
+
+  const managedServices = new ManagedServices({
+    store,
+    vault,
+    catalog,
+    now,
+    wake: (id) => reconciler.wake(id),
+  });
+  const reconciler = new Reconciler({
+    store,
+    vault,
+    catalog,
+    clock: { now },
+    log,
+    countOutcome: (o) => managedServices.countOutcome(o),
+  });
+  catalog.onChange = (name, version) => reconciler.providerChanged(name, version);
+
+  let ready = false;
+  const api = createApiHandler({
+    providers: catalog,
+    managedServices,
+    stats: managedServices,
+    tokens,
+    log,
+    ready: () => ready,
+  });
+  const server = http.createServer((req, res) => {
+    if (options.testClock && req.method === "POST" && req.url === "/_landform/clock") {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        const ms = Number((JSON.parse(body || "{}") as { advanceMs?: unknown }).advanceMs);
+        if (Number.isFinite(ms) && ms >= 0) {
+          offset += ms;
+          reconciler.queue.tick();
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ now: new Date(now()).toISOString() }));
+      });
+      return;
+    }
+    api(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  reconciler.start();
+  ready = true;
+  log({ msg: "control plane listening", url, dataDir: options.dataDir });
+
+  return {
+    url,
+    apiUrl: `${url}/api`,
+    ...(backends ? { backendsUrl: backends.url } : {}),
+    ...(createdDevToken ? { createdDevToken } : {}),
+    tokens,
+    now,
+    advanceClock(ms: number) {
+      offset += ms;
+      reconciler.queue.tick();
+    },
+    async close() {
+      ready = false;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await reconciler.stop();
+      await backends?.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,492 @@
+/**
+ * The managed-services use cases behind the public API: each records the
+ * desired state in one transaction and answers at once; the reconciler does
+ * the rest. Input is checked against the provider's catalog entry first, so a
+ * rejected request changes nothing.
+ */
+import { randomUUID } from "node:crypto";
+import type * as schemas from "../../sdk/schemas";
+import type { BackupSettings, ServiceRecord, Store } from "../store/store";
+import type { Vault } from "../store/vault";
+import { recordEvent } from "./events";
+import type { Catalog } from "./providers";
+import {
+  badRequest,
+  type Caller,
+  type ControlPlaneStats,
+  conflict,
+  forbidden,
+  type ManagedServicesService,
+  notFound,
+} from "./types";
+import { checkAgainstSchema, checkPlanUpdate, checkValuesUpdate, resolvePlan } from "./validation";
+
+export interface ManagedServicesOptions {
+  store: Store;
+  vault: Vault;
+  catalog: Catalog;
+  now: () => number;
+  /** Tells the reconciler a service needs work now. */
+  wake: (id: string) => void;
+}
+
+/** `{...before, ...patch}` where a null in the patch removes the key. */
+function merge(before: schemas.Values, patch: schemas.Values): schemas.Values {
+  const out: schemas.Values = { ...before };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function statusOf(r: ServiceRecord): schemas.ServiceStatus {
+  switch (r.state) {
+    case "deleted":
+    case "deleting":
+      return { state: r.state, deletedAt: r.deletedAt ?? r.createdAt };
+    case "synchronized":
+      return { state: r.state, detailsRef: r.detailsRef ?? r.id };
+    default:
+      return { state: r.state };
+  }
+}
+
+/** The record as the public API shows it: no secrets, no reconciler bookkeeping. */
+export function viewOf(r: ServiceRecord): schemas.ManagedService {
+  const entries = r.backupEntries.map(({ id, scheduledAt, initiatedAt, confirmedAt }) => ({
+    id,
+    scheduledAt,
+    ...(initiatedAt ? { initiatedAt } : {}),
+    ...(confirmedAt ? { confirmedAt } : {}),
+  }));
+  const b = r.backups;
+  return {
+    id: r.id,
+    provider: {
+      name: r.provider.name,
+      version: r.provider.schemaVersion,
+      schemaVersion: r.provider.schemaVersion,
+    },
+    name: r.name,
+    backups:
+      b.enabled && b.intervalH !== undefined && b.deleteRetentionDays !== undefined
+        ? {
+            enabled: true,
+            deleteRetentionDays: b.deleteRetentionDays,
+            intervalH: b.intervalH,
+            entries,
+            config: b.config ?? {},
+          }
+        : { enabled: false, entries },
+    pause: r.pause,
+    plan: r.plan,
+    createdAt: r.createdAt,
+    config: r.config,
+    recentEvents: r.recentEvents,
+    status: statusOf(r),
+    ...(r.version ? { version: r.version } : {}),
+    ...(r.details ? { details: r.details } : {}),
+  };
+}
+
+export class ManagedServices implements ManagedServicesService, ControlPlaneStats {
+  private readonly json = new Map<string, string>();
+  private readonly outcomes: Record<string, number> = {};
+
+  constructor(private readonly o: ManagedServicesOptions) {
+    o.store.onServiceChange = (id) => this.json.delete(id);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getJson(caller: Caller, id: string): string {
+    let text = this.json.get(id);
+    const record = this.o.store.service(id);
+    if (!record || !caller.teams.has(record.teamId)) throw this.notFound(id);
+    if (text === undefined) {
+      text = JSON.stringify(viewOf(record));
+      this.json.set(id, text);
+    }
+    return text;
+  }
+
+  list(caller: Caller, team: number, includeDeleted: boolean): schemas.ManagedService[] {
+    this.requireTeam(caller, team, "team");
+    const out: schemas.ManagedService[] = [];
+    for (const r of this.o.store.services()) {
+      if (r.teamId === team && (includeDeleted || !r.deletedAt)) out.push(viewOf(r));
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+  }
+
+  events(caller: Caller, id: string, page: { cursor?: string; limit?: number }): schemas.EventPage {
+    this.visible(caller, id);
+    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
+    const after = page.cursor === undefined ? 0 : Number(page.cursor);
+    if (!Number.isInteger(after) || after < 0)
+      throw badRequest("cursor: must be a cursor returned as nextCursor");
+    const rows = this.o.store.events(id, after, limit + 1);
+    const events = rows.slice(0, limit);
+    const last = events.at(-1);
+    return {
+      events: events.map((r) => r.event),
+      ...(rows.length > limit && last ? { nextCursor: String(last.seq) } : {}),
+    };
+  }
+
+  servicesByState(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of this.o.store.services()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    return counts;
+  }
+  reconcileOutcomes(): Record<string, number> {
+    return { ...this.outcomes };
+  }
+  countOutcome(outcome: string): void {
+    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  create(caller: Caller, body: schemas.CreateManagedServiceRequest): schemas.ManagedService {
+    const { store, vault, catalog, now } = this.o;
+    this.requireTeam(caller, body.teamId, "teamId");
+    const team = new Set([body.teamId]);
+    const requested = body.provider.schemaVersion ?? body.provider.version;
+    const provider = catalog.find(team, body.provider.name, requested);
+    if (!provider) {
+      const versions = catalog.versionsOf(team, body.provider.name);
+      throw badRequest(
+        versions.length === 0
+          ? `provider.name: no provider named ${body.provider.name} is visible to team ${body.teamId}`
+          : `provider.version: ${body.provider.name} has no schema version ${requested} for team ${body.teamId}; available: ${versions.join(", ")}`,
+      );
+    }
+    if (body.version !== undefined && provider.versions && !(body.version in provider.versions)) {
+      throw badRequest(
+        `version: ${provider.name} has no release ${body.version}; available: ${Object.keys(provider.versions).join(", ")}`,
+      );
+    }
+    const plan = resolvePlan(provider, body.plan);
+    const config = structuredClone(body.config);
+    checkAgainstSchema("config", provider.configSchema, config);
+    const secrets = structuredClone(body.secrets);
+    checkAgainstSchema("secrets", provider.secretsSchema, secrets);
+    const backups = this.backupsFor(provider, { enabled: false }, {}, body.backups);
+    const recover = body.recoverFrom
+      ? this.checkRecovery(caller, provider, body.teamId, body.recoverFrom)
+      : undefined;
+    this.requireFreeName(body.teamId, body.name);
+
+    const id = randomUUID();
+    const at = now();
+    const record: ServiceRecord = {
+      id,
+      teamId: body.teamId,
+      name: body.name,
+      provider: { name: provider.name, schemaVersion: provider.schemaVersion },
+      ...(body.version ? { version: body.version } : {}),
+      plan,
+      config,
+      pause: false,
+      backups: backups.settings,
+      backupEntries: [],
+      ...(recover ? { recoverFrom: recover.source } : {}),
+      createdAt: new Date(at).toISOString(),
+      state: "creating",
+      generation: 1,
+      observedGeneration: 0,
+      sentGeneration: 0,
+      secretsVersion: 1,
+      sentSecretsVersion: 0,
+      backendCreated: false,
+      failures: 0,
+      nextAttemptAt: at,
+      recentEvents: [],
+    };
+    store.transaction(() => {
+      recordEvent(
+        store,
+        record,
+        at,
+        "ServiceCreationRequested",
+        `creation of ${provider.name} ${provider.schemaVersion} requested`,
+        "info",
+        {
+          provider: provider.name,
+          plan: String(plan.id),
+        },
+      );
+      store.putService(record);
+      store.putSealedSecret(id, "service", vault.seal(secrets, id));
+      if (backups.secrets) store.putSealedSecret(id, "backups", vault.seal(backups.secrets, id));
+      if (recover) store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
+    });
+    this.o.wake(id);
+    return viewOf(record);
+  }
+
+  update(caller: Caller, id: string, body: schemas.UpdateManagedServiceRequest): schemas.ManagedService {
+    const { store, vault, catalog, now } = this.o;
+    const current = this.visible(caller, id);
+    if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state} and can no longer change`);
+    const provider = catalog.get(current.provider.name, current.provider.schemaVersion);
+    if (!provider) {
+      throw conflict(
+        `provider: ${current.provider.name} ${current.provider.schemaVersion} is no longer in the catalog`,
+      );
+    }
+    const next = structuredClone(current);
+    const changed: string[] = [];
+    let sealedSecrets: string | undefined;
+    let sealedBackupSecrets: string | undefined;
+
+    if (body.name !== undefined && body.name !== current.name) {
+      this.requireFreeName(current.teamId, body.name);
+      next.name = body.name;
+    }
+    if (body.version !== undefined && body.version !== current.version) {
+      if (provider.versions && !(body.version in provider.versions)) {
+        throw badRequest(`version: ${provider.name} has no release ${body.version}`);
+      }
+      next.version = body.version;
+      changed.push("version");
+    }
+    if (body.plan) {
+      const plan = resolvePlan(provider, body.plan);
+      checkPlanUpdate(provider, current.plan, plan);
+      if (!same(plan, current.plan)) {
+        next.plan = plan;
+        changed.push("plan");
+      }
+    }
+    if (body.config) {
+      const config = merge(current.config, body.config);
+      checkAgainstSchema("config", provider.configSchema, config);
+      checkValuesUpdate("config", provider.configSchema, current.config, config);
+      if (!same(config, current.config)) {
+        next.config = config;
+        changed.push("config");
+      }
+    }
+    if (body.secrets) {
+      const sealed = store.sealedSecret(id, "service");
+      const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
+      const secrets = merge(before, body.secrets);
+      checkAgainstSchema("secrets", provider.secretsSchema, secrets);
+      checkValuesUpdate("secrets", provider.secretsSchema, before, secrets);
+      if (!same(secrets, before)) {
+        sealedSecrets = vault.seal(secrets, id);
+        next.secretsVersion += 1;
+        changed.push("secrets");
+      }
+    }
+    if (body.pause !== undefined && body.pause !== current.pause) {
+      if (!provider.capabilities?.pause) {
+        throw badRequest(
+          `pause: ${provider.name} ${provider.schemaVersion} cannot pause (capabilities.pause is not true)`,
+        );
+      }
+      next.pause = body.pause;
+      changed.push("pause");
+    }
+    if (body.backups) {
+      const sealed = store.sealedSecret(id, "backups");
+      const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
+      const backups = this.backupsFor(provider, current.backups, before, body.backups);
+      next.backups = backups.settings;
+      if (backups.secrets && !same(backups.secrets, before))
+        sealedBackupSecrets = vault.seal(backups.secrets, id);
+    }
+
+    const backendChange = changed.length > 0;
+    if (!backendChange && same(next, current) && !sealedBackupSecrets) return viewOf(current);
+    const at = now();
+    if (backendChange) {
+      next.generation += 1;
+      next.failures = 0;
+      next.nextAttemptAt = at;
+      if (current.state !== "creating") {
+        next.state = changed.includes("pause") ? (next.pause ? "pausing" : "unpausing") : "updating";
+      }
+    }
+    store.transaction(() => {
+      recordEvent(
+        store,
+        next,
+        at,
+        "ServiceUpdateRequested",
+        backendChange ? `update of ${changed.join(", ")} requested` : "settings updated",
+        "info",
+        { changed: changed.join(",") },
+      );
+      store.putService(next);
+      if (sealedSecrets) store.putSealedSecret(id, "service", sealedSecrets);
+      if (sealedBackupSecrets) store.putSealedSecret(id, "backups", sealedBackupSecrets);
+    });
+    if (backendChange) this.o.wake(id);
+    return viewOf(next);
+  }
+
+  delete(caller: Caller, id: string): void {
+    const { store, now } = this.o;
+    const current = this.visible(caller, id);
+    if (current.deletedAt) return; // already on its way out: deleting twice is not an error
+    const at = now();
+    const next = structuredClone(current);
+    next.deletedAt = new Date(at).toISOString();
+    next.state = "deleting";
+    next.generation += 1;
+    next.failures = 0;
+    next.nextAttemptAt = at;
+    store.transaction(() => {
+      if (next.backups.enabled) {
+        recordEvent(
+          store,
+          next,
+          at,
+          "ServiceDeletionRequested",
+          `soft delete: a final backup is taken before the backend delete; the record is kept ${next.backups.deleteRetentionDays} days`,
+        );
+      } else {
+        // Without backups nothing is kept: the secrets go now, the backend delete follows at once.
+        store.purgeSecrets(id);
+        recordEvent(
+          store,
+          next,
+          at,
+          "ServiceDeletionRequested",
+          "deletion requested; secrets purged from the vault",
+        );
+      }
+      store.putService(next);
+    });
+    this.o.wake(id);
+  }
+
+  scheduleBackup(caller: Caller, id: string): schemas.BackupEntry {
+    const { store, now } = this.o;
+    const current = this.visible(caller, id);
+    if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state}`);
+    if (!current.backups.enabled) throw badRequest("backups: backups are not enabled for this service");
+    const at = now();
+    const entry = { id: randomUUID(), scheduledAt: new Date(at).toISOString() };
+    const next = structuredClone(current);
+    next.backupEntries.push({ ...entry, reason: "manual" });
+    next.nextAttemptAt = at;
+    store.transaction(() => {
+      recordEvent(store, next, at, "BackupScheduled", `backup ${entry.id} scheduled on request`, "info", {
+        backupId: entry.id,
+      });
+      store.putService(next);
+    });
+    this.o.wake(id);
+    return entry;
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  private requireTeam(caller: Caller, team: number, field: string): void {
+    if (!caller.teams.has(team)) throw forbidden(`${field}: this token has no access to team ${team}`);
+  }
+
+  private notFound(id: string) {
+    return notFound(`managed service ${id} does not exist`);
+  }
+
+  /** The record if the caller's teams may see it; a service of another team does not exist for them. */
+  private visible(caller: Caller, id: string): ServiceRecord {
+    const record = this.o.store.service(id);
+    if (!record || !caller.teams.has(record.teamId)) throw this.notFound(id);
+    return record;
+  }
+
+  private requireFreeName(team: number, name: string): void {
+    for (const r of this.o.store.services()) {
+      if (r.teamId === team && r.name === name && !r.deletedAt) {
+        throw conflict(`name: team ${team} already has a service named "${name}" (id ${r.id})`);
+      }
+    }
+  }
+
+  /** Merges and checks backup settings; secrets come back separately, for the vault. */
+  private backupsFor(
+    provider: schemas.Provider,
+    before: BackupSettings,
+    beforeSecrets: schemas.Values,
+    patch: schemas.UpdateManagedServiceRequest["backups"] | schemas.BackupsRequest | undefined,
+  ): { settings: BackupSettings; secrets?: schemas.Values } {
+    if (!patch) return { settings: before };
+    const enabled = patch.enabled ?? before.enabled;
+    if (!enabled) {
+      return { settings: { ...before, enabled: false } };
+    }
+    if (!provider.capabilities?.backups || !provider.backups) {
+      throw badRequest(
+        `backups: ${provider.name} ${provider.schemaVersion} does not support backups (capabilities.backups is not true)`,
+      );
+    }
+    const p = patch as Partial<schemas.Values> & { intervalH?: number; deleteRetentionDays?: number };
+    const settings: BackupSettings = {
+      enabled: true,
+      intervalH: p.intervalH ?? before.intervalH,
+      deleteRetentionDays: p.deleteRetentionDays ?? before.deleteRetentionDays,
+      config: merge(before.config ?? {}, (p.config as schemas.Values | undefined) ?? {}),
+    };
+    const secrets = merge(beforeSecrets, (p.secrets as schemas.Values | undefined) ?? {});
+    if (settings.intervalH === undefined)
+      throw badRequest("backups.intervalH: is required when backups are enabled");
+    if (settings.deleteRetentionDays === undefined) {
+      throw badRequest("backups.deleteRetentionDays: is required when backups are enabled");
+    }
+    checkAgainstSchema("backups.config", provider.backups.configSchema, settings.config);
+    checkAgainstSchema("backups.secrets", provider.backups.secretsSchema, secrets);
+    return { settings, secrets };
+  }
+
+  private checkRecovery(
+    caller: Caller,
+    provider: schemas.Provider,
+    teamId: number,
+    from: schemas.RecoverFrom,
+  ): { source: NonNullable<ServiceRecord["recoverFrom"]>; secrets: schemas.Values } {
+    if (!provider.capabilities?.backups || !provider.backups) {
+      throw badRequest(`recoverFrom: ${provider.name} ${provider.schemaVersion} does not support backups`);
+    }
+    checkAgainstSchema("recoverFrom.config", provider.backups.configSchema, structuredClone(from.config));
+    checkAgainstSchema("recoverFrom.secrets", provider.backups.secretsSchema, structuredClone(from.secrets));
+    if ("msId" in from) {
+      if (!provider.capabilities.pointInTimeRecovery) {
+        throw badRequest(
+          `recoverFrom.msId: ${provider.name} ${provider.schemaVersion} does not support point-in-time recovery`,
+        );
+      }
+      const source = this.o.store.service(from.msId);
+      if (!source || !caller.teams.has(source.teamId) || source.teamId !== teamId) {
+        throw badRequest(`recoverFrom.msId: no service ${from.msId} in team ${teamId} to recover from`);
+      }
+      const confirmed = source.backupEntries
+        .filter((b) => b.confirmedAt)
+        .map((b) => Date.parse(b.confirmedAt!));
+      const time = Date.parse(from.time);
+      const earliest = confirmed.length > 0 ? Math.min(...confirmed) : undefined;
+      if (earliest === undefined || time < earliest || time > this.o.now()) {
+        throw badRequest(
+          `recoverFrom.time: ${from.time} is outside the recoverable range of service ${from.msId}` +
+            (earliest === undefined
+              ? " (it has no confirmed backup yet)"
+              : ` (${new Date(earliest).toISOString()} to now)`),
+        );
+      }
+      return { source: { msId: from.msId, time: from.time, config: from.config }, secrets: from.secrets };
+    }
+    const owner = [...this.o.store.services()].find(
+      (r) => r.teamId === teamId && r.backupEntries.some((b) => b.id === from.id && b.confirmedAt),
+    );
+    if (!owner) throw badRequest(`recoverFrom.id: no confirmed backup ${from.id} in team ${teamId}`);
+    return { source: { id: from.id, msId: owner.id, config: from.config }, secrets: from.secrets };
+  }
+}

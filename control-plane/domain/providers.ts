@@ -1,0 +1,247 @@
+/**
+ * The provider catalog: bundled providers plus those registered through the
+ * providers API. A provider's backend key is a secret: sealed in the vault,
+ * handed to the backend client, never returned.
+ */
+import * as schemas from "../../sdk/schemas";
+import type { Store, StoredProvider } from "../store/store";
+import type { Vault } from "../store/vault";
+import {
+  badRequest,
+  type Caller,
+  conflict,
+  DomainError,
+  forbidden,
+  notFound,
+  type ProvidersService,
+} from "./types";
+import { checkJsonSchema } from "./validation";
+
+/** What the reconciler needs to reach a provider's backend. */
+export interface BackendAddress {
+  endpoint: string;
+  key?: string;
+}
+
+const ownerOf = (name: string, schemaVersion: string) => `provider:${name}:${schemaVersion}`;
+
+/** "15" and "v15" name the same schema version; the catalog speaks "v15". */
+export function canonicalSchemaVersion(version: string): string {
+  return version.startsWith("v") ? version : `v${version}`;
+}
+
+function visibleTo(p: StoredProvider, teams: ReadonlySet<number>): boolean {
+  return p.scope.type === "global" || p.scope.teamIds.some((t) => teams.has(t));
+}
+
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
+/** A catalog entry as the API shows it: without the backend key. */
+function publicEntry(p: StoredProvider): schemas.Provider {
+  const entry = structuredClone(p.entry);
+  if ("api" in entry.backend) delete entry.backend.api.secret;
+  return entry;
+}
+
+export class Catalog implements ProvidersService {
+  /** Called when a provider disappears or changes, with its name and schema version. */
+  onChange: (name: string, schemaVersion: string) => void = () => {};
+
+  constructor(
+    private readonly store: Store,
+    private readonly vault: Vault,
+    private readonly now: () => number,
+  ) {}
+
+  /** Installs (or refreshes) a bundled provider; its endpoint may change between starts. */
+  installBundled(entry: schemas.Provider): void {
+    this.save({ entry, scope: { type: "global" }, builtin: true });
+  }
+
+  /** The provider `name` at `version` (newest when omitted) that any of `teams` may use. */
+  find(teams: ReadonlySet<number>, name: string, version?: string): schemas.Provider | undefined {
+    const wanted = version === undefined ? undefined : canonicalSchemaVersion(version);
+    const candidates = this.store
+      .providers()
+      .filter((p) => p.entry.name === name && visibleTo(p, teams))
+      .filter((p) => wanted === undefined || p.entry.schemaVersion === wanted)
+      .sort((a, b) => compareVersions(b.entry.schemaVersion, a.entry.schemaVersion));
+    return candidates[0]?.entry;
+  }
+
+  /** The provider regardless of visibility (for the reconciler). */
+  get(name: string, schemaVersion: string): schemas.Provider | undefined {
+    return this.store
+      .providers()
+      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion)?.entry;
+  }
+
+  /** Versions of `name` the teams can see, for error messages. */
+  versionsOf(teams: ReadonlySet<number>, name: string): string[] {
+    return this.store
+      .providers()
+      .filter((p) => p.entry.name === name && visibleTo(p, teams))
+      .map((p) => p.entry.schemaVersion)
+      .sort(compareVersions);
+  }
+
+  backendOf(provider: schemas.Provider): BackendAddress | undefined {
+    if (!("api" in provider.backend)) return undefined;
+    const sealed = this.store.sealedSecret(ownerOf(provider.name, provider.schemaVersion), "service");
+    const key = sealed
+      ? this.vault.open<string>(sealed, ownerOf(provider.name, provider.schemaVersion))
+      : undefined;
+    return { endpoint: provider.backend.api.endpoint, ...(key ? { key } : {}) };
+  }
+
+  // ---------------------------------------------------------------- the providers API
+
+  list(caller: Caller, teamId?: number): schemas.Provider[] {
+    if (teamId !== undefined && !caller.teams.has(teamId))
+      throw forbidden(`teamId: this token has no access to team ${teamId}`);
+    const teams = teamId === undefined ? caller.teams : new Set([teamId]);
+    return this.store
+      .providers()
+      .filter((p) => visibleTo(p, teams))
+      .map(publicEntry);
+  }
+
+  create(caller: Caller, body: schemas.CreateProviderRequest): schemas.Provider {
+    const stored = this.fromRequest(caller, body);
+    if (this.get(stored.entry.name, stored.entry.schemaVersion)) {
+      throw conflict(
+        `name: provider ${stored.entry.name} ${stored.entry.schemaVersion} already exists; use PUT to replace it or PATCH to change it`,
+      );
+    }
+    return this.store.transaction(() => this.save(stored, this.keyOf(body)));
+  }
+
+  upsert(caller: Caller, body: schemas.UpsertProviderRequest): schemas.Provider {
+    const stored = this.fromRequest(caller, body);
+    this.guardWritable(caller, stored.entry.name, stored.entry.schemaVersion);
+    return this.store.transaction(() => this.save(stored, this.keyOf(body)));
+  }
+
+  update(
+    caller: Caller,
+    name: string,
+    schemaVersion: string,
+    body: schemas.UpdateProviderRequest,
+  ): schemas.Provider {
+    const current = this.guardWritable(caller, name, schemaVersion);
+    if (!current) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
+    const { scope, backend, ...fields } = body;
+    const entry = { ...current.entry, ...fields } as Record<string, unknown>;
+    if (backend) entry.backend = backend;
+    const next: StoredProvider = {
+      entry: this.parseEntry(entry),
+      scope: scope ? this.checkScope(caller, scope) : current.scope,
+      builtin: false,
+    };
+    const key = backend && "api" in backend ? (backend.api.secret ?? null) : undefined;
+    return this.store.transaction(() => this.save(next, key));
+  }
+
+  delete(caller: Caller, name: string, schemaVersion: string): void {
+    const current = this.guardWritable(caller, name, schemaVersion);
+    if (!current) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
+    this.store.transaction(() => {
+      this.store.deleteProvider(name, schemaVersion);
+      this.store.purgeSecrets(ownerOf(name, schemaVersion));
+    });
+    this.onChange(name, schemaVersion);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private guardWritable(caller: Caller, name: string, schemaVersion: string): StoredProvider | undefined {
+    const current = this.store
+      .providers()
+      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion);
+    if (!current) return undefined;
+    if (!visibleTo(current, caller.teams)) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
+    if (current.builtin) {
+      throw forbidden(
+        `provider ${name} ${schemaVersion} is bundled with the control plane and cannot be changed`,
+      );
+    }
+    if (current.scope.type === "team" && !current.scope.teamIds.every((t) => caller.teams.has(t))) {
+      throw forbidden(`provider ${name} ${schemaVersion} belongs to teams this token cannot act for`);
+    }
+    return current;
+  }
+
+  private keyOf(body: schemas.CreateProviderRequest): string | null {
+    return "backend" in body && "api" in body.backend ? (body.backend.api.secret ?? null) : null;
+  }
+
+  private fromRequest(caller: Caller, body: schemas.CreateProviderRequest): StoredProvider {
+    if (!("backend" in body)) {
+      throw new DomainError(
+        422,
+        "Unprocessable Entity",
+        "gitUrl: the reference control plane cannot fetch provider definitions from git; send the definition in full",
+      );
+    }
+    const { scope, version, schemaVersion, ...fields } = body;
+    const sv = schemaVersion ?? version ?? "v1";
+    if (version && schemaVersion && version !== schemaVersion) {
+      throw badRequest(
+        `version: ${version} and schemaVersion: ${schemaVersion} must agree when both are given`,
+      );
+    }
+    checkJsonSchema("configSchema", body.configSchema);
+    checkJsonSchema("secretsSchema", body.secretsSchema);
+    checkJsonSchema("detailsSchema", body.detailsSchema);
+    body.plans.forEach((plan, i) => {
+      for (const [name, parameter] of Object.entries(plan.parameters)) {
+        checkJsonSchema(`plans.${i}.parameters.${name}.schema`, parameter.schema);
+      }
+    });
+    if (body.backups) {
+      checkJsonSchema("backups.configSchema", body.backups.configSchema);
+      checkJsonSchema("backups.secretsSchema", body.backups.secretsSchema);
+    }
+    const entry = this.parseEntry({ ...fields, version: sv, schemaVersion: sv, createdAt: undefined });
+    return { entry, scope: this.checkScope(caller, scope ?? { type: "global" }), builtin: false };
+  }
+
+  private parseEntry(raw: Record<string, unknown>): schemas.Provider {
+    const { createdAt: _ignored, ...rest } = raw;
+    const result = schemas.Provider.safeParse(rest);
+    if (!result.success) {
+      throw badRequest(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    }
+    return result.data;
+  }
+
+  private checkScope(caller: Caller, scope: schemas.ProviderScope): schemas.ProviderScope {
+    if (scope.type === "team") {
+      const foreign = scope.teamIds.filter((t) => !caller.teams.has(t));
+      if (foreign.length > 0)
+        throw forbidden(`scope.teamIds: this token has no access to team ${foreign.join(", ")}`);
+      if (scope.teamIds.length === 0) throw badRequest("scope.teamIds: must name at least one team");
+    }
+    return scope;
+  }
+
+  /** Writes a provider; `key` undefined keeps the stored backend key, null removes it. */
+  private save(p: StoredProvider, key?: string | null): schemas.Provider {
+    const owner = ownerOf(p.entry.name, p.entry.schemaVersion);
+    const entry = structuredClone(p.entry) as schemas.Provider;
+    const given = "api" in entry.backend ? entry.backend.api.secret : undefined;
+    if ("api" in entry.backend) delete entry.backend.api.secret;
+    if ("landscape" in entry.backend && !("createdAt" in entry)) {
+      (entry as { createdAt?: string }).createdAt = new Date(this.now()).toISOString();
+    }
+    entry.scope = p.scope.type;
+    this.store.putProvider({ ...p, entry });
+    const newKey = key === undefined ? given : key;
+    if (newKey) this.store.putSealedSecret(owner, "service", this.vault.seal(newKey, owner));
+    else if (key === null) this.store.purgeSecrets(owner);
+    this.onChange(p.entry.name, p.entry.schemaVersion);
+    return publicEntry({ ...p, entry });
+  }
+}

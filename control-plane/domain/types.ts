@@ -1,0 +1,60 @@
+/**
+ * The service layer's surface: what the HTTP API calls. It knows nothing about
+ * HTTP; it throws DomainError, which the API turns into Problem JSON.
+ */
+import type * as schemas from "../../sdk/schemas";
+
+/** Who is calling: the teams the bearer token is bound to. */
+export interface Caller {
+  readonly teams: ReadonlySet<number>;
+  readonly traceId: string;
+}
+
+export type DomainStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 503;
+
+/** A refusal with an HTTP-meaningful status and a detail that names the field and the rule. */
+export class DomainError extends Error {
+  constructor(
+    readonly status: DomainStatus,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(`${title}: ${detail}`);
+    this.name = "DomainError";
+  }
+}
+
+export const badRequest = (detail: string) => new DomainError(400, "Bad Request", detail);
+export const forbidden = (detail: string) => new DomainError(403, "Forbidden", detail);
+export const notFound = (detail: string) => new DomainError(404, "Not Found", detail);
+export const conflict = (detail: string) => new DomainError(409, "Conflict", detail);
+
+export interface ProvidersService {
+  list(caller: Caller, teamId?: number): schemas.Provider[];
+  create(caller: Caller, body: schemas.CreateProviderRequest): schemas.Provider;
+  upsert(caller: Caller, body: schemas.UpsertProviderRequest): schemas.Provider;
+  update(
+    caller: Caller,
+    name: string,
+    schemaVersion: string,
+    body: schemas.UpdateProviderRequest,
+  ): schemas.Provider;
+  delete(caller: Caller, name: string, schemaVersion: string): void;
+}
+
+export interface ManagedServicesService {
+  create(caller: Caller, body: schemas.CreateManagedServiceRequest): schemas.ManagedService;
+  list(caller: Caller, team: number, includeDeleted: boolean): schemas.ManagedService[];
+  /** The service as serialized JSON (kept ready between writes, so reads do not re-serialize). */
+  getJson(caller: Caller, id: string): string;
+  update(caller: Caller, id: string, body: schemas.UpdateManagedServiceRequest): schemas.ManagedService;
+  delete(caller: Caller, id: string): void;
+  scheduleBackup(caller: Caller, id: string): schemas.BackupEntry;
+  events(caller: Caller, id: string, page: { cursor?: string; limit?: number }): schemas.EventPage;
+}
+
+/** Numbers for /metrics that only the service layer knows. */
+export interface ControlPlaneStats {
+  servicesByState(): Record<string, number>;
+  reconcileOutcomes(): Record<string, number>;
+}

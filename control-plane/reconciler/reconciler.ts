@@ -1,0 +1,334 @@
+/**
+ * Drives each managed service to its desired state through its provider's
+ * backend, and records what it observes and every step as an event.
+ *
+ * One step per wake: look at the backend, send what is missing (create, the
+ * pending change, the delete), and either record convergence or come back
+ * later: soon while a backend is working (25 ms doubling to 2 s), with
+ * exponential backoff from 1 s to 60 s after a failure. A failing service
+ * never holds up others: each has its own schedule in the queue.
+ */
+import type * as schemas from "../../sdk/schemas";
+import { BackendClient, BackendError, type ObservedService } from "../backends/client";
+import { recordEvent } from "../domain/events";
+import type { Catalog } from "../domain/providers";
+import type { ServiceRecord, Store } from "../store/store";
+import type { Vault } from "../store/vault";
+import { type Clock, WorkQueue } from "./queue";
+
+export interface ReconcilerOptions {
+  store: Store;
+  vault: Vault;
+  catalog: Catalog;
+  clock: Clock;
+  log?: (rec: Record<string, unknown>) => void;
+  countOutcome?: (outcome: string) => void;
+  concurrency?: number;
+  /** Random source for backoff jitter (tests make it deterministic). */
+  random?: () => number;
+}
+
+const POLL_MIN_MS = 25;
+const POLL_MAX_MS = 2_000;
+const BACKOFF_MIN_MS = 1_000;
+const BACKOFF_MAX_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Replaces any secret value a backend might echo in its details. */
+function scrub(details: Record<string, unknown>, secrets: unknown[]): Record<string, unknown> {
+  const needles = secrets.filter((s): s is string => typeof s === "string" && s.length >= 4);
+  if (needles.length === 0) return details;
+  let text = JSON.stringify(details);
+  for (const n of needles) text = text.split(JSON.stringify(n).slice(1, -1)).join("***");
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export class Reconciler {
+  readonly queue: WorkQueue;
+  private readonly polls = new Map<string, number>();
+  private readonly clients = new Map<string, BackendClient>();
+  private readonly random: () => number;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.random = o.random ?? Math.random;
+    this.queue = new WorkQueue(o.clock, (id) => this.step(id), o.concurrency ?? 64);
+  }
+
+  /** Queues every service that has work due (after a restart, say). */
+  start(): void {
+    for (const r of this.o.store.services()) {
+      if (r.nextAttemptAt !== null) this.queue.schedule(r.id, r.nextAttemptAt);
+    }
+  }
+
+  wake(id: string): void {
+    this.polls.delete(id);
+    this.queue.schedule(id);
+  }
+
+  /** Services of a provider that changed or disappeared need a fresh look. */
+  providerChanged(name: string, schemaVersion: string): void {
+    for (const r of this.o.store.services()) {
+      if (r.provider.name === name && r.provider.schemaVersion === schemaVersion) this.queue.schedule(r.id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.queue.stop();
+    await this.queue.drained();
+  }
+
+  // ---------------------------------------------------------------- one step
+
+  private async step(id: string): Promise<void> {
+    const current = this.o.store.service(id);
+    if (!current) return;
+    const r = structuredClone(current);
+    const now = this.o.clock.now();
+    if (r.state === "deleted") {
+      if (r.purgeAfter && Date.parse(r.purgeAfter) <= now) {
+        this.o.store.purgeService(id);
+        this.o.log?.({ msg: "service purged after its retention period", serviceId: id });
+        this.o.countOutcome?.("purged");
+      } else {
+        this.save(r, r.purgeAfter ? Date.parse(r.purgeAfter) : null);
+      }
+      return;
+    }
+    const provider = this.o.catalog.get(r.provider.name, r.provider.schemaVersion);
+    const address = provider && this.o.catalog.backendOf(provider);
+    if (!provider || !address) {
+      if (r.state !== "invalid provider") {
+        r.resumeState = r.state;
+        r.state = "invalid provider";
+        this.event(
+          r,
+          "ProviderInvalid",
+          `provider ${r.provider.name} ${r.provider.schemaVersion} is ${provider ? "not served by an API backend" : "no longer in the catalog"}`,
+          "error",
+        );
+        this.o.countOutcome?.("invalid_provider");
+      }
+      this.save(r, null);
+      return;
+    }
+    if (r.state === "invalid provider") {
+      r.state = r.resumeState ?? (r.deletedAt ? "deleting" : "updating");
+      this.event(
+        r,
+        "ProviderRestored",
+        `provider ${r.provider.name} ${r.provider.schemaVersion} is back in the catalog`,
+      );
+    }
+    const client = this.client(address.endpoint, address.key);
+    try {
+      if (r.deletedAt) await this.stepDeletion(r, client);
+      else await this.stepLive(r, client);
+    } catch (error) {
+      this.failed(r, error, now);
+    }
+  }
+
+  private async stepLive(r: ServiceRecord, client: BackendClient): Promise<void> {
+    const observed: ObservedService | undefined = (await client.get([r.id]))[r.id];
+    this.restoreFromUnknown(r);
+    if (!observed) {
+      if (r.backendCreated) {
+        this.event(
+          r,
+          "BackendLostService",
+          "the backend no longer holds this service; creating it again",
+          "warn",
+        );
+      }
+      await client.create({
+        id: r.id,
+        teamId: r.teamId,
+        plan: { parameters: r.plan.parameters },
+        config: r.config,
+        secrets: this.secrets(r.id, "service"),
+        ...(r.pause ? { pause: true } : {}),
+        ...(r.recoverFrom
+          ? { recoverFrom: { ...r.recoverFrom, secrets: this.secrets(r.id, "recover") } }
+          : {}),
+      });
+      r.backendCreated = true;
+      r.sentGeneration = r.generation;
+      r.sentSecretsVersion = r.secretsVersion;
+      this.event(r, "BackendCreateAccepted", "the backend accepted the creation");
+      return this.poll(r);
+    }
+    if (observed.error) throw new BackendError(502, `backend reports: ${observed.error}`);
+    if (!r.backendCreated) {
+      // Created before a restart cut the bookkeeping short: adopt, never create twice.
+      r.backendCreated = true;
+      r.sentGeneration = Math.max(r.sentGeneration, 1);
+      r.sentSecretsVersion = Math.max(r.sentSecretsVersion, 1);
+    }
+    if (r.sentGeneration < r.generation || r.sentSecretsVersion < r.secretsVersion) {
+      const secretsChanged = r.sentSecretsVersion < r.secretsVersion;
+      await client.patch({
+        id: r.id,
+        teamId: r.teamId,
+        plan: { parameters: r.plan.parameters },
+        config: r.config,
+        pause: r.pause,
+        ...(secretsChanged ? { secrets: this.secrets(r.id, "service") } : {}),
+      });
+      r.sentGeneration = r.generation;
+      r.sentSecretsVersion = r.secretsVersion;
+      this.event(
+        r,
+        "BackendUpdateAccepted",
+        `the backend accepted the ${r.state === "pausing" ? "pause" : r.state === "unpausing" ? "resume" : "update"}`,
+      );
+      return this.poll(r);
+    }
+    const converged =
+      same(observed.plan?.parameters ?? {}, r.plan.parameters) &&
+      same(observed.config ?? {}, r.config) &&
+      (observed.pause === undefined || observed.pause === r.pause) &&
+      (r.pause || observed.details?.ready !== false);
+    if (!converged) return this.poll(r);
+
+    const target: schemas.ServiceState = r.pause ? "paused" : "synchronized";
+    const details = scrub(observed.details ?? {}, Object.values(this.secrets(r.id, "service")));
+    if (r.state !== target || r.observedGeneration !== r.generation || !same(details, r.details)) {
+      const from = r.state;
+      r.state = target;
+      r.observedGeneration = r.generation;
+      r.details = details;
+      r.detailsRef = r.id;
+      if (from !== target) {
+        this.event(r, target === "paused" ? "ServicePaused" : "ServiceSynchronized", `${from} -> ${target}`);
+        this.o.countOutcome?.(target);
+      }
+    }
+    r.failures = 0;
+    this.polls.delete(r.id);
+    this.save(r, null);
+  }
+
+  private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
+    this.restoreFromUnknown(r);
+    if (!r.backendCreated) {
+      // Never reached the backend: nothing to delete there, unless a create raced a restart.
+      const observed = (await client.get([r.id]))[r.id];
+      if (observed) r.backendCreated = true;
+    }
+    if (r.backendCreated) {
+      if (!r.deleteSent) {
+        try {
+          await client.delete(r.id);
+        } catch (error) {
+          if (!(error instanceof BackendError && error.status === 404)) throw error;
+        }
+        r.deleteSent = true;
+        this.event(r, "BackendDeleteAccepted", "the backend accepted the deletion");
+      }
+      const observed = (await client.get([r.id]))[r.id];
+      if (observed) return this.poll(r);
+    }
+    this.polls.delete(r.id);
+    this.o.countOutcome?.("deleted");
+    if (r.backups.enabled) {
+      const retention = (r.backups.deleteRetentionDays ?? 1) * DAY_MS;
+      const purgeAt = Date.parse(r.deletedAt!) + retention;
+      r.state = "deleted";
+      r.purgeAfter = new Date(purgeAt).toISOString();
+      r.failures = 0;
+      this.o.store.transaction(() => {
+        this.event(r, "ServiceDeleted", `deleted by the backend; the record is kept until ${r.purgeAfter}`);
+        this.o.store.purgeSecrets(r.id);
+        this.save(r, purgeAt);
+      });
+    } else {
+      this.o.store.purgeService(r.id);
+      this.o.log?.({ msg: "service deleted", serviceId: r.id });
+    }
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  private restoreFromUnknown(r: ServiceRecord): void {
+    if (r.state === "unknown") {
+      r.state = r.resumeState ?? "updating";
+      delete r.resumeState;
+      this.event(r, "BackendReachable", "the backend answers again");
+    }
+  }
+
+  private poll(r: ServiceRecord): void {
+    const n = this.polls.get(r.id) ?? 0;
+    this.polls.set(r.id, n + 1);
+    const delay = Math.min(POLL_MIN_MS * 2 ** n, POLL_MAX_MS);
+    this.save(r, this.o.clock.now() + delay);
+  }
+
+  private failed(r: ServiceRecord, error: unknown, now: number): void {
+    const message = error instanceof Error ? error.message : String(error);
+    r.failures += 1;
+    const ceiling = Math.min(BACKOFF_MIN_MS * 2 ** (r.failures - 1), BACKOFF_MAX_MS);
+    // Equal jitter: at least half the step, so a burst of failures spreads out.
+    const delay = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+    const unreachable = error instanceof BackendError && error.unreachable;
+    if (unreachable && r.state !== "unknown") {
+      r.resumeState = r.state;
+      r.state = "unknown";
+    }
+    this.event(
+      r,
+      unreachable ? "BackendUnreachable" : "BackendCallFailed",
+      `${message}; retry ${r.failures} in ${delay} ms`,
+      "error",
+      {
+        attempt: String(r.failures),
+      },
+    );
+    this.o.countOutcome?.(unreachable ? "unreachable" : "failed");
+    this.polls.delete(r.id);
+    this.save(r, now + delay);
+  }
+
+  private event(
+    r: ServiceRecord,
+    name: string,
+    body: string,
+    severity: "info" | "warn" | "error" = "info",
+    attributes?: Record<string, string>,
+  ): void {
+    recordEvent(this.o.store, r, this.o.clock.now(), name, body, severity, attributes);
+  }
+
+  /** Persists the record and schedules its next step (null: nothing due). */
+  private save(r: ServiceRecord, nextAt: number | null): void {
+    const stored = this.o.store.service(r.id);
+    if (!stored) return; // purged meanwhile
+    if (stored.rev !== r.rev) {
+      // The API changed the desired state while this step talked to the
+      // backend: drop this step's view and look again with the new one.
+      this.queue.schedule(r.id);
+      return;
+    }
+    r.nextAttemptAt = nextAt;
+    this.o.store.putService(r);
+    if (nextAt !== null) this.queue.schedule(r.id, nextAt);
+  }
+
+  private secrets(owner: string, kind: "service" | "backups" | "recover"): Record<string, unknown> {
+    const sealed = this.o.store.sealedSecret(owner, kind);
+    return sealed ? this.o.vault.open<Record<string, unknown>>(sealed, owner) : {};
+  }
+
+  private client(endpoint: string, key?: string): BackendClient {
+    const cacheKey = `${endpoint}\n${key ?? ""}`;
+    let c = this.clients.get(cacheKey);
+    if (!c) {
+      c = new BackendClient({ endpoint, ...(key ? { key } : {}) });
+      this.clients.set(cacheKey, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Durable state of the control plane: the catalog, each managed service's
+ * desired and observed state, its full event log, and sealed secrets.
+ *
+ * Embedded SQLite (better-sqlite3, WAL, synchronous=NORMAL: a crash may lose
+ * the last few milliseconds of commits, never corrupt them; see
+ * docs/decisions/003-embedded-storage.md). The SQL is kept portable (TEXT
+ * JSON documents plus a few indexed columns, no SQLite-only syntax) so a
+ * PostgreSQL implementation of the same module can follow.
+ *
+ * Every write a request makes runs in one `transaction()`.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import type * as schemas from "../../sdk/schemas";
+
+export interface BackupSettings {
+  enabled: boolean;
+  intervalH?: number;
+  deleteRetentionDays?: number;
+  config?: schemas.Values;
+}
+
+/** One backup of a service, as the API shows it plus what the reconciler tracks. */
+export interface BackupRecord extends schemas.BackupEntry {
+  /** Why the backup was taken: on the schedule, on request, or before deletion. */
+  reason: "scheduled" | "manual" | "final";
+  failures?: number;
+  lastError?: string;
+}
+
+/** A managed service: what the user asked for (desired) and what the reconciler saw (observed). */
+export interface ServiceRecord {
+  id: string;
+  teamId: number;
+  name: string;
+  provider: { name: string; schemaVersion: string };
+  version?: string;
+  plan: schemas.PlanSelection;
+  config: schemas.Values;
+  pause: boolean;
+  backups: BackupSettings;
+  backupEntries: BackupRecord[];
+  /** Recovery source without its secrets (those are in the vault as kind "recover"). */
+  recoverFrom?: { id?: string; msId?: string; time?: string; config: schemas.Values };
+  createdAt: string;
+  deletedAt?: string;
+  /** When a soft-deleted record is removed for good. */
+  purgeAfter?: string;
+
+  state: schemas.ServiceState;
+  detailsRef?: string;
+  details?: Record<string, unknown>;
+  /** Bumped by every change of desired state; the reconciler is done when observed catches up. */
+  generation: number;
+  observedGeneration: number;
+  /** The generation last sent to the backend (POST or PATCH), so a change is sent once. */
+  sentGeneration: number;
+  /** Bumped when secrets change; sent with the next PATCH. */
+  secretsVersion: number;
+  sentSecretsVersion: number;
+  /** Whether the backend accepted the create (so a restart never creates twice). */
+  backendCreated: boolean;
+  /** The state to return to after `unknown` or `invalid provider` clears. */
+  resumeState?: schemas.ServiceState;
+  /** Whether the backend accepted the DELETE of this service. */
+  deleteSent?: boolean;
+  failures: number;
+  /** Bumped by the store on every write; lets a writer detect that it raced another. */
+  rev?: number;
+  /** Epoch ms of the next reconcile attempt, or null when nothing is due. */
+  nextAttemptAt: number | null;
+  recentEvents: schemas.LogRecord[];
+}
+
+export interface StoredProvider {
+  entry: schemas.Provider;
+  scope: schemas.ProviderScope;
+  builtin: boolean;
+}
+
+export type SecretKind = "service" | "backups" | "recover";
+
+const MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS providers (
+     name TEXT NOT NULL, schema_version TEXT NOT NULL, builtin INTEGER NOT NULL,
+     scope TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (name, schema_version))`,
+  `CREATE TABLE IF NOT EXISTS services (
+     id TEXT PRIMARY KEY, team_id INTEGER NOT NULL, name TEXT NOT NULL,
+     deleted_at TEXT, state TEXT NOT NULL, next_attempt_at BIGINT, record TEXT NOT NULL)`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS services_live_name ON services (team_id, name) WHERE deleted_at IS NULL`,
+  `CREATE INDEX IF NOT EXISTS services_due ON services (next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
+  `CREATE TABLE IF NOT EXISTS events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, service_id TEXT NOT NULL, record TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS events_service ON events (service_id, seq)`,
+  `CREATE TABLE IF NOT EXISTS secrets (
+     owner TEXT NOT NULL, kind TEXT NOT NULL, sealed TEXT NOT NULL, PRIMARY KEY (owner, kind))`,
+];
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly stmts;
+  /** Serialized records by id; the read path of GET /managed-services/{id}. */
+  private readonly records = new Map<string, ServiceRecord>();
+  /** Called after a service record is written or removed (e.g. to drop a cached view). */
+  onServiceChange: (id: string) => void = () => {};
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, "control-plane.sqlite"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    for (const sql of MIGRATIONS) this.db.exec(sql);
+    const db = this.db;
+    this.stmts = {
+      getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
+      putMeta: db.prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ),
+      providers: db.prepare<[], { entry: string; scope: string; builtin: number }>(
+        "SELECT entry, scope, builtin FROM providers ORDER BY name, schema_version",
+      ),
+      putProvider: db.prepare(
+        `INSERT INTO providers (name, schema_version, builtin, scope, entry) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name, schema_version) DO UPDATE SET builtin = excluded.builtin, scope = excluded.scope, entry = excluded.entry`,
+      ),
+      deleteProvider: db.prepare("DELETE FROM providers WHERE name = ? AND schema_version = ?"),
+      allServices: db.prepare<[], { record: string }>("SELECT record FROM services"),
+      putService: db.prepare(
+        `INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, name = excluded.name, deleted_at = excluded.deleted_at,
+           state = excluded.state, next_attempt_at = excluded.next_attempt_at, record = excluded.record`,
+      ),
+      deleteService: db.prepare("DELETE FROM services WHERE id = ?"),
+      deleteEvents: db.prepare("DELETE FROM events WHERE service_id = ?"),
+      addEvent: db.prepare("INSERT INTO events (service_id, record) VALUES (?, ?)"),
+      events: db.prepare<[string, number, number], { seq: number; record: string }>(
+        "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+      ),
+      getSecret: db.prepare<[string, string], { sealed: string }>(
+        "SELECT sealed FROM secrets WHERE owner = ? AND kind = ?",
+      ),
+      putSecret: db.prepare(
+        "INSERT INTO secrets (owner, kind, sealed) VALUES (?, ?, ?) ON CONFLICT (owner, kind) DO UPDATE SET sealed = excluded.sealed",
+      ),
+      deleteSecrets: db.prepare("DELETE FROM secrets WHERE owner = ?"),
+    };
+    // The whole service table is small enough to keep in memory (a record is
+    // about a kilobyte); reads never touch the database.
+    for (const row of this.stmts.allServices.all()) {
+      const record = JSON.parse(row.record) as ServiceRecord;
+      this.records.set(record.id, record);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `fn` as one transaction: all of its writes commit together, or none. */
+  transaction<T>(fn: () => T): T {
+    const snapshot = new Map<string, ServiceRecord | undefined>();
+    this.pendingSnapshot = snapshot;
+    try {
+      return this.db.transaction(fn)();
+    } catch (error) {
+      // Roll the in-memory view back to what the database holds.
+      for (const [id, record] of snapshot) {
+        if (record) this.records.set(id, record);
+        else this.records.delete(id);
+        this.onServiceChange(id);
+      }
+      throw error;
+    } finally {
+      this.pendingSnapshot = undefined;
+    }
+  }
+  private pendingSnapshot: Map<string, ServiceRecord | undefined> | undefined;
+
+  meta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key)?.value;
+  }
+  setMeta(key: string, value: string): void {
+    this.stmts.putMeta.run(key, value);
+  }
+
+  // ---------------------------------------------------------------- providers
+
+  providers(): StoredProvider[] {
+    return this.stmts.providers.all().map((row) => ({
+      entry: JSON.parse(row.entry) as schemas.Provider,
+      scope: JSON.parse(row.scope) as schemas.ProviderScope,
+      builtin: row.builtin === 1,
+    }));
+  }
+  putProvider(p: StoredProvider): void {
+    this.stmts.putProvider.run(
+      p.entry.name,
+      p.entry.schemaVersion,
+      p.builtin ? 1 : 0,
+      JSON.stringify(p.scope),
+      JSON.stringify(p.entry),
+    );
+  }
+  deleteProvider(name: string, schemaVersion: string): boolean {
+    return this.stmts.deleteProvider.run(name, schemaVersion).changes > 0;
+  }
+
+  // ---------------------------------------------------------------- services
+
+  service(id: string): ServiceRecord | undefined {
+    return this.records.get(id);
+  }
+  services(): IterableIterator<ServiceRecord> {
+    return this.records.values();
+  }
+  putService(record: ServiceRecord): void {
+    this.remember(record.id);
+    record.rev = (this.records.get(record.id)?.rev ?? 0) + 1;
+    this.stmts.putService.run(
+      record.id,
+      record.teamId,
+      record.name,
+      record.deletedAt ?? null,
+      record.state,
+      record.nextAttemptAt,
+      JSON.stringify(record),
+    );
+    this.records.set(record.id, record);
+    this.onServiceChange(record.id);
+  }
+  /** Removes the service, its event log and its secrets for good. */
+  purgeService(id: string): void {
+    this.remember(id);
+    this.stmts.deleteService.run(id);
+    this.stmts.deleteEvents.run(id);
+    this.stmts.deleteSecrets.run(id);
+    this.records.delete(id);
+    this.onServiceChange(id);
+  }
+  private remember(id: string): void {
+    if (this.pendingSnapshot && !this.pendingSnapshot.has(id)) {
+      const current = this.records.get(id);
+      this.pendingSnapshot.set(id, current && structuredClone(current));
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  addEvent(serviceId: string, event: schemas.LogRecord): void {
+    this.stmts.addEvent.run(serviceId, JSON.stringify(event));
+  }
+  events(serviceId: string, afterSeq: number, limit: number): { seq: number; event: schemas.LogRecord }[] {
+    return this.stmts.events
+      .all(serviceId, afterSeq, limit)
+      .map((row) => ({ seq: row.seq, event: JSON.parse(row.record) as schemas.LogRecord }));
+  }
+
+  // ---------------------------------------------------------------- secrets (sealed)
+
+  sealedSecret(owner: string, kind: SecretKind): string | undefined {
+    return this.stmts.getSecret.get(owner, kind)?.sealed;
+  }
+  putSealedSecret(owner: string, kind: SecretKind, sealed: string): void {
+    this.stmts.putSecret.run(owner, kind, sealed);
+  }
+  purgeSecrets(owner: string): void {
+    this.stmts.deleteSecrets.run(owner);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Starts `landform serve` (the built CLI, as a user runs it) on a free port
+ * with its own data dir, and keeps everything it printed for the tests to
+ * search (for example for secrets that must never be logged).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "..", "..");
+export const CLI = join(ROOT, "dist", "cli", "main.js");
+
+export interface ServeOptions {
+  dataDir?: string;
+  tokens?: string[];
+  operationDelayMs?: number;
+  testClock?: boolean;
+  extraArgs?: string[];
+}
+
+export class ServedControlPlane {
+  url = "";
+  apiUrl = "";
+  /** Everything the process wrote to stdout and stderr, across restarts. */
+  output = "";
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly options: ServeOptions,
+    private readonly ownsDataDir: boolean,
+  ) {}
+
+  static async start(options: ServeOptions = {}): Promise<ServedControlPlane> {
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "landform-cp-"));
+    const cp = new ServedControlPlane(dataDir, options, options.dataDir === undefined);
+    await cp.launch();
+    return cp;
+  }
+
+  /** (Re)starts the process on the same data dir; the port may change. */
+  async launch(): Promise<void> {
+    const args = [CLI, "serve", "--port", "0", "--data-dir", this.dataDir];
+    for (const t of this.options.tokens ?? []) args.push("--token", t);
+    if (this.options.operationDelayMs !== undefined) {
+      args.push("--operation-delay-ms", String(this.options.operationDelayMs));
+    }
+    if (this.options.testClock) args.push("--test-clock");
+    args.push(...(this.options.extraArgs ?? []));
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env },
+    });
+    this.child = child;
+    await new Promise<void>((resolveReady, reject) => {
+      let buffer = "";
+      const timer = setTimeout(
+        () => reject(new Error(`landform serve did not start:\n${this.output}`)),
+        30_000,
+      );
+      child.stdout!.on("data", (chunk: Buffer) => {
+        const text = chunk.toString();
+        this.output += text;
+        buffer += text;
+        let nl = buffer.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf("\n");
+          try {
+            const rec = JSON.parse(line) as { msg?: string; url?: string; apiUrl?: string };
+            if (rec.msg === "ready" && rec.url && rec.apiUrl) {
+              this.url = rec.url;
+              this.apiUrl = rec.apiUrl;
+              clearTimeout(timer);
+              resolveReady();
+            }
+          } catch {
+            // not a JSON line
+          }
+        }
+      });
+      child.stderr!.on("data", (chunk: Buffer) => {
+        this.output += chunk.toString();
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`landform serve exited with ${code}:\n${this.output}`));
+      });
+    });
+  }
+
+  /** Stops the process: SIGTERM for a clean stop, SIGKILL to simulate a crash. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill(signal);
+    await exited;
+    this.child = undefined;
+  }
+
+  async restart(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    await this.stop(signal);
+    await this.launch();
+  }
+
+  /** Moves the control plane's clock forward (needs testClock). */
+  async advanceClock(ms: number): Promise<void> {
+    const res = await fetch(`${this.url}/_landform/clock`, {
+      method: "POST",
+      body: JSON.stringify({ advanceMs: ms }),
+    });
+    if (!res.ok) throw new Error(`clock advance failed: ${res.status}`);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
