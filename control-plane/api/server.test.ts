@@ -218,7 +218,9 @@ describe("authentication", () => {
 
   it("reports not ready as a 503 Problem", async () => {
     ready = false;
-    await expectProblem(await call("GET", "/ready", undefined, null), 503);
+    const notReady = await call("GET", "/ready", undefined, null);
+    expect(notReady.headers.get("retry-after")).toBe("1");
+    await expectProblem(notReady, 503);
     await expectProblem(await call("GET", "/readyz", undefined, null), 503);
   });
 });

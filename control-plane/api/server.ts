@@ -210,7 +210,7 @@ class Exchange {
     if (err instanceof DomainError) {
       // A body over the limit is still arriving: close rather than drain it.
       // Not ready yet: the sdk client retries a 503 after Retry-After.
-      const headers =
+      const headers: Record<string, string> | undefined =
         err.status === 413
           ? { connection: "close" }
           : err.status === 503
