@@ -13,7 +13,8 @@ commands:
             --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
             --token TOKEN=TEAM[,TEAM...] (repeatable; LANDFORM_TOKENS="t1=1,2;t2=3")
-            --vault-key BASE64 (LANDFORM_VAULT_KEY)  --operation-delay-ms N  --test-clock
+            --vault-key BASE64 (LANDFORM_VAULT_KEY)  --backend-key KEY (LANDFORM_BACKEND_KEY)
+            --operation-delay-ms N (how long each reference-backend operation takes)  --test-clock
   backend   run only the bundled reference backends (provider backend contract)
             --port N  --host H  --data-dir DIR  --key KEY (LANDFORM_BACKEND_KEY)  --operation-delay-ms N
   tools     build or find the Pulumi CLI and Terraform (--path prints their directory)
@@ -61,6 +62,7 @@ async function serve(argv: string[]): Promise<number> {
       token: { type: "string", multiple: true },
       "vault-key": { type: "string" },
       "operation-delay-ms": { type: "string" },
+      "backend-key": { type: "string" },
       "test-clock": { type: "boolean" },
     },
   });
@@ -70,13 +72,17 @@ async function serve(argv: string[]): Promise<number> {
   const { startControlPlane } = await import("../control-plane/app.js");
   const vaultKey = values["vault-key"] ?? env.LANDFORM_VAULT_KEY;
   const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
+  const backendKey = values["backend-key"] ?? env.LANDFORM_BACKEND_KEY;
   const cp = await startControlPlane({
     dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
     host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
     port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
     tokens: parseTokens(tokenEntries),
     ...(vaultKey ? { vaultKey } : {}),
-    backends: delay === undefined ? {} : { operationDelayMs: delay },
+    backends: {
+      ...(delay === undefined ? {} : { operationDelayMs: delay }),
+      ...(backendKey ? { key: backendKey } : {}),
+    },
     testClock: values["test-clock"] === true || env.LANDFORM_TEST_CLOCK === "1",
     log: jsonLog,
   });
@@ -86,7 +92,7 @@ async function serve(argv: string[]): Promise<number> {
       `\nDevelopment token for team 1 (shown once, keep it):\n\n  export CS_API=${cp.apiUrl}\n  export CS_TOKEN=${cp.createdDevToken}\n\n`,
     );
   }
-  jsonLog({ msg: "ready", url: cp.url, apiUrl: cp.apiUrl });
+  jsonLog({ msg: "ready", url: cp.url, apiUrl: cp.apiUrl, backendsUrl: cp.backendsUrl });
   await waitForSignal();
   await cp.close();
   return 0;

@@ -24,7 +24,7 @@ export interface ControlPlaneOptions {
   /** Base64 32-byte vault key; default: `vault.key` in the data dir (0600). */
   vaultKey?: string;
   /** Serve the bundled reference backends (default true) and how long each of their operations takes. */
-  backends?: { enabled?: boolean; port?: number; operationDelayMs?: number };
+  backends?: { enabled?: boolean; port?: number; operationDelayMs?: number; key?: string };
   /** Lets tests move time forward: `POST /_landform/clock {"advanceMs": N}`. */
   testClock?: boolean;
   log?: (rec: Record<string, unknown>) => void;
@@ -71,7 +71,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let backends: Awaited<ReturnType<typeof startReferenceBackends>> | undefined;
   if (options.backends?.enabled !== false) {
     const sealedKey = store.meta(BACKEND_KEY);
-    let key = sealedKey ? vault.open<string>(sealedKey, BACKEND_KEY) : undefined;
+    let key = options.backends?.key ?? (sealedKey ? vault.open<string>(sealedKey, BACKEND_KEY) : undefined);
     if (!key) {
       key = randomBytes(24).toString("base64url");
       store.setMeta(BACKEND_KEY, vault.seal(key, BACKEND_KEY));

@@ -415,3 +415,15 @@ export const contractDeviations = {
     "EXTENSION: backend.api registers a REST backend",
   "managed-services-updateProvider request /backend": "EXTENSION: backend.api registers a REST backend",
 } as const;
+
+/**
+ * Additions the document has no place for (new fields or answers, not changed
+ * ones); the control plane's tests check each against the SDK schema named.
+ */
+export const contractExtensions = {
+  "ManagedService.details":
+    "connection details the backend reports (hostname, port, dsn, ready), never secrets",
+  "GET /managed-services/{id}/events": "the full event log, paged (EventPage)",
+  "provider create/upsert/update answers":
+    "a provider registered with backend.api is answered in the shape the provider list gives API-backed entries",
+} as const;

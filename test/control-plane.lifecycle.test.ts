@@ -11,9 +11,9 @@ import {
   waitForDeleted,
   waitForState,
 } from "../sdk";
+import { clientFor, DAY_MS, PG_PASSWORD, postgresRequest, S3_SECRET, SECRETS } from "./support/fixtures";
 import { contractViolation, type Exchange } from "./support/openapi";
 import { ServedControlPlane } from "./support/serve";
-import { clientFor, DAY_MS, PG_PASSWORD, postgresRequest, S3_SECRET, SECRETS } from "./support/fixtures";
 
 let cp: ServedControlPlane;
 let alpha: CodesphereClient;
@@ -139,7 +139,11 @@ describe("errors", () => {
       const body = await res.text();
       exchanges.push({ method: "GET", path: "/api/managed-services?team=1", status: res.status, body });
       expect(res.status).toBe(401);
-      expect(JSON.parse(body)).toMatchObject({ status: 401, title: expect.any(String), traceId: expect.any(String) });
+      expect(JSON.parse(body)).toMatchObject({
+        status: 401,
+        title: expect.any(String),
+        traceId: expect.any(String),
+      });
     }
   });
 

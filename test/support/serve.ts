@@ -22,9 +22,24 @@ export interface ServeOptions {
 export class ServedControlPlane {
   url = "";
   apiUrl = "";
+  /** Base URL of the bundled reference backends (their contract is under /api/v1/<provider>). */
+  backendsUrl = "";
   /** Everything the process wrote to stdout and stderr, across restarts. */
   output = "";
   private child: ChildProcess | undefined;
+  /** The reference backends' key, so tests can use their data and admin endpoints. */
+  readonly backendKey = `backend-key-${process.pid}-${Date.now()}`;
+
+  /** Calls the reference backends (data and fault-injection endpoints) with their key. */
+  async backend(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${this.backendsUrl}${path}`, {
+      method,
+      headers: { "x-api-key": this.backendKey, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
 
   private constructor(
     readonly dataDir: string,
@@ -47,6 +62,7 @@ export class ServedControlPlane {
       args.push("--operation-delay-ms", String(this.options.operationDelayMs));
     }
     if (this.options.testClock) args.push("--test-clock");
+    args.push("--backend-key", this.backendKey);
     args.push(...(this.options.extraArgs ?? []));
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -69,10 +85,16 @@ export class ServedControlPlane {
           buffer = buffer.slice(nl + 1);
           nl = buffer.indexOf("\n");
           try {
-            const rec = JSON.parse(line) as { msg?: string; url?: string; apiUrl?: string };
+            const rec = JSON.parse(line) as {
+              msg?: string;
+              url?: string;
+              apiUrl?: string;
+              backendsUrl?: string;
+            };
             if (rec.msg === "ready" && rec.url && rec.apiUrl) {
               this.url = rec.url;
               this.apiUrl = rec.apiUrl;
+              this.backendsUrl = rec.backendsUrl ?? "";
               clearTimeout(timer);
               resolveReady();
             }
