@@ -15,6 +15,7 @@ commands:
             --token TOKEN=TEAM[,TEAM...] (repeatable; LANDFORM_TOKENS="t1=1,2;t2=3")
             --vault-key BASE64 (LANDFORM_VAULT_KEY)  --backend-key KEY (LANDFORM_BACKEND_KEY)
             --operation-delay-ms N (how long each reference-backend operation takes)  --test-clock
+            --access-log changes|all (LANDFORM_ACCESS_LOG; default changes: writes and errors)
   backend   run only the bundled reference backends (provider backend contract)
             --port N  --host H  --data-dir DIR  --key KEY (LANDFORM_BACKEND_KEY)  --operation-delay-ms N
   tools     build or find the Pulumi CLI and Terraform (--path prints their directory)
@@ -64,9 +65,14 @@ async function serve(argv: string[]): Promise<number> {
       "operation-delay-ms": { type: "string" },
       "backend-key": { type: "string" },
       "test-clock": { type: "boolean" },
+      "access-log": { type: "string" },
     },
   });
   const env = process.env;
+  const accessLog = values["access-log"] ?? env.LANDFORM_ACCESS_LOG ?? "changes";
+  if (accessLog !== "all" && accessLog !== "changes") {
+    throw new Error(`--access-log: expected "all" or "changes", got "${accessLog}"`);
+  }
   const tokenEntries =
     values.token ?? (env.LANDFORM_TOKENS ? env.LANDFORM_TOKENS.split(";").filter(Boolean) : []);
   const { startControlPlane } = await import("../control-plane/app.js");
@@ -84,6 +90,7 @@ async function serve(argv: string[]): Promise<number> {
       ...(backendKey ? { key: backendKey } : {}),
     },
     testClock: values["test-clock"] === true || env.LANDFORM_TEST_CLOCK === "1",
+    accessLog,
     log: jsonLog,
   });
   if (cp.createdDevToken) {

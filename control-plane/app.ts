@@ -27,6 +27,8 @@ export interface ControlPlaneOptions {
   backends?: { enabled?: boolean; port?: number; operationDelayMs?: number; key?: string };
   /** Lets tests move time forward: `POST /_landform/clock {"advanceMs": N}`. */
   testClock?: boolean;
+  /** "changes" (default): access-log writes and errors only; "all": every request. */
+  accessLog?: "all" | "changes";
   log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -114,6 +116,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     tokens,
     log,
     ready: () => ready,
+    accessLog: options.accessLog ?? "changes",
   });
   const server = http.createServer((req, res) => {
     if (options.testClock && req.method === "POST" && req.url === "/_landform/clock") {

@@ -31,6 +31,12 @@ export interface ApiDeps {
   readonly log: (rec: Record<string, unknown>) => void;
   /** Readiness: false while the store or the reconciler is not up yet. */
   readonly ready: () => boolean;
+  /**
+   * Which requests get an access-log line: "changes" (default) logs every
+   * write and every error but not successful reads, which metrics count;
+   * "all" logs every request.
+   */
+  readonly accessLog?: "all" | "changes";
   /** More routes in the same table format (e.g. admin endpoints); `/api/...` ones that are not hidden are documented. */
   readonly extraRoutes?: readonly Route[];
 }
@@ -57,6 +63,7 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
   ];
   const router = new Router(routes, metrics);
   const { tokens, log } = deps;
+  const quietReads = (deps.accessLog ?? "changes") === "changes";
 
   return function handle(req, res) {
     const start = performance.now();
@@ -85,7 +92,7 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
 
     const { compiled, values } = match;
     const r = compiled.route;
-    const ex = new Exchange(res, traceId, start, method, compiled.series, r.path, log);
+    const ex = new Exchange(res, traceId, start, method, compiled.series, r.path, log, quietReads);
     try {
       let caller: Caller;
       if (r.public) caller = { teams: NO_TEAMS, traceId };
@@ -166,6 +173,7 @@ class Exchange {
     private readonly series: RouteSeries,
     private readonly route: string,
     private readonly log: ApiDeps["log"],
+    private readonly quietReads = false,
   ) {}
 
   run(r: Route, ctx: RouteContext<unknown, unknown, unknown>): void {
@@ -258,6 +266,7 @@ class Exchange {
   private finish(status: number): void {
     const seconds = (performance.now() - this.start) / 1000;
     this.series.observe(status, seconds);
+    if (this.quietReads && status < 400 && (this.method === "GET" || this.method === "HEAD")) return;
     this.safeLog({
       level: status >= 500 ? "error" : "info",
       msg: "request",

@@ -1,0 +1,191 @@
+/**
+ * Control-plane benchmarks, each against a baseline run side by side in the
+ * same process tree (these machines are noisy; compare ratios, not numbers):
+ *
+ *  1. GET /api/managed-services/{id} on `landform serve` vs a bare node:http
+ *     server answering the same JSON bytes: requests per second, interleaved
+ *     rounds, ratio of medians.
+ *  2. Time for N created services to reach synchronized with zero backend
+ *     latency, and the per-service cost.
+ *
+ * Run: npm run build && node dist/bench/control-plane.js [--services 1000] [--seconds 5] [--rounds 3]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { CodesphereClient, waitForState } from "../sdk";
+
+const { values } = parseArgs({
+  options: {
+    services: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+  },
+});
+const ROOT = resolve(__dirname, "..", "..");
+const TOKEN = "bench-token";
+
+interface Child {
+  proc: ChildProcess;
+  url: string;
+}
+
+/** Starts a node process and waits for the JSON line carrying its URL. */
+function startChild(args: string[], field: "url"): Promise<Child> {
+  return new Promise((resolveChild, reject) => {
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let buffer = "";
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) {
+        try {
+          const rec = JSON.parse(line) as { msg?: string; url?: string };
+          if (rec.msg === "ready" && rec[field]) {
+            // From here on the child's output is drained unread (its access log is not ours to parse).
+            proc.stdout!.off("data", onData);
+            proc.stdout!.resume();
+            return resolveChild({ proc, url: rec[field] });
+          }
+        } catch {
+          // not JSON
+        }
+      }
+    };
+    proc.stdout!.on("data", onData);
+    proc.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+/** The baseline: node:http answering one precomputed buffer, nothing else. */
+const BARE_SERVER = `
+const http = require("node:http");
+const body = Buffer.from(process.argv[1]);
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+  res.end(body);
+});
+server.keepAliveTimeout = 65000;
+server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ msg: "ready", url: "http://127.0.0.1:" + server.address().port })));
+`;
+
+async function rps(url: string, headers: Record<string, string>): Promise<number> {
+  const result = await autocannon({
+    url,
+    headers,
+    connections: Number(values.connections),
+    duration: Number(values.seconds),
+    pipelining: 1,
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-"));
+  const cli = join(ROOT, "dist", "cli", "main.js");
+  const cp = await startChild(
+    [
+      cli,
+      "serve",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--token",
+      `${TOKEN}=1`,
+      "--operation-delay-ms",
+      "0",
+    ],
+    "url",
+  );
+  const client = new CodesphereClient({ baseUrl: `${cp.url}/api`, token: TOKEN });
+  try {
+    // ---- 1: GET one service vs bare node:http with the same bytes
+    const svc = await client.managedServices.create({
+      teamId: 1,
+      name: "bench-db",
+      provider: { name: "postgresql", version: "15" },
+      plan: { id: 1, parameters: { storage: 10 } },
+      config: { max_connections: "100" },
+      secrets: { username: "bench", password: "bench-password" },
+    });
+    await waitForState(client, svc.id, "synchronized");
+    const sample = await fetch(`${cp.url}/api/managed-services/${svc.id}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const body = await sample.text();
+    const bare = await startChild(["-e", BARE_SERVER, body], "url");
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const ours: number[] = [];
+    const base: number[] = [];
+    for (let round = 0; round < Number(values.rounds); round++) {
+      base.push(await rps(`${bare.url}/`, auth));
+      ours.push(await rps(`${cp.url}/api/managed-services/${svc.id}`, auth));
+    }
+    bare.proc.kill();
+    console.log(
+      `GET /api/managed-services/{id} (${body.length} bytes, ${values.connections} connections, ${values.rounds}x${values.seconds}s interleaved)`,
+    );
+    console.log(
+      `  bare node:http   median ${median(base).toFixed(0)} req/s  rounds ${base.map((x) => x.toFixed(0)).join(", ")}`,
+    );
+    console.log(
+      `  landform serve   median ${median(ours).toFixed(0)} req/s  rounds ${ours.map((x) => x.toFixed(0)).join(", ")}`,
+    );
+    console.log(`  ratio landform/bare: ${(median(ours) / median(base)).toFixed(2)}`);
+
+    // ---- 2: N services to synchronized, zero backend latency
+    const n = Number(values.services);
+    const started = performance.now();
+    const ids: string[] = [];
+    const batch = 32;
+    for (let i = 0; i < n; i += batch) {
+      const created = await Promise.all(
+        Array.from({ length: Math.min(batch, n - i) }, (_, j) =>
+          client.managedServices.create({
+            teamId: 1,
+            name: `fleet-${i + j}`,
+            provider: { name: "redis", version: "v1" },
+            plan: { id: 0, parameters: {} },
+            config: {},
+            secrets: { password: `fleet-password-${i + j}` },
+          }),
+        ),
+      );
+      ids.push(...created.map((s) => s.id));
+    }
+    const createdAt = performance.now();
+    for (;;) {
+      const list = await client.managedServices.list({ team: 1 });
+      const synced = list.filter(
+        (s) => s.name.startsWith("fleet-") && s.status.state === "synchronized",
+      ).length;
+      if (synced === n) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const done = performance.now();
+    console.log(`${n} services created and synchronized (backend operations take 0 ms)`);
+    console.log(`  accepting the creates: ${((createdAt - started) / 1000).toFixed(2)} s`);
+    console.log(
+      `  all synchronized after: ${((done - started) / 1000).toFixed(2)} s  (${((done - started) / n).toFixed(2)} ms per service)`,
+    );
+  } finally {
+    await client.close();
+    cp.proc.kill("SIGTERM");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
