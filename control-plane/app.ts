@@ -83,6 +83,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       host: "127.0.0.1",
       port: options.backends?.port ?? 0,
       key,
+      // One clock for the whole process, so a test that moves time moves it for the backends too.
+      now,
       ...(options.backends?.operationDelayMs !== undefined
         ? { operationDelayMs: options.backends.operationDelayMs }
         : {}),

@@ -41,6 +41,17 @@ function merge(before: schemas.Values, patch: schemas.Values): schemas.Values {
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const HOUR_MS = 3_600_000;
+
+/** Keeps the backup schedule running, or starts it anew when backups are switched on or the interval changes. */
+function withSchedule(settings: BackupSettings, before: BackupSettings, at: number): BackupSettings {
+  const { nextAt: _previous, ...rest } = settings;
+  if (!settings.enabled || settings.intervalH === undefined) return rest;
+  if (before.enabled && before.nextAt && before.intervalH === settings.intervalH) {
+    return { ...rest, nextAt: before.nextAt };
+  }
+  return { ...rest, nextAt: new Date(at + settings.intervalH * HOUR_MS).toISOString() };
+}
 
 export function statusOf(r: ServiceRecord): schemas.ServiceStatus {
   switch (r.state) {
@@ -183,6 +194,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
 
     const id = randomUUID();
     const at = now();
+    backups.settings = withSchedule(backups.settings, { enabled: false }, at);
     const record: ServiceRecord = {
       id,
       teamId: body.teamId,
@@ -297,7 +309,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       const sealed = store.sealedSecret(id, "backups");
       const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
       const backups = this.backupsFor(provider, current.backups, before, body.backups);
-      next.backups = backups.settings;
+      next.backups = withSchedule(backups.settings, current.backups, now());
       if (backups.secrets && !same(backups.secrets, before))
         sealedBackupSecrets = vault.seal(backups.secrets, id);
     }
@@ -327,7 +339,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       if (sealedSecrets) store.putSealedSecret(id, "service", sealedSecrets);
       if (sealedBackupSecrets) store.putSealedSecret(id, "backups", sealedBackupSecrets);
     });
-    if (backendChange) this.o.wake(id);
+    if (backendChange || !same(next.backups, current.backups)) this.o.wake(id);
     return viewOf(next);
   }
 

@@ -8,11 +8,12 @@
  * exponential backoff from 1 s to 60 s after a failure. A failing service
  * never holds up others: each has its own schedule in the queue.
  */
+import { randomUUID } from "node:crypto";
 import type * as schemas from "../../sdk/schemas";
 import { BackendClient, BackendError, type ObservedService } from "../backends/client";
 import { recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
-import type { ServiceRecord, Store } from "../store/store";
+import type { BackupRecord, ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
 import { type Clock, WorkQueue } from "./queue";
 
@@ -32,6 +33,7 @@ const POLL_MIN_MS = 25;
 const POLL_MAX_MS = 2_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -208,7 +210,111 @@ export class Reconciler {
     }
     r.failures = 0;
     this.polls.delete(r.id);
-    this.save(r, null);
+    if (r.state === "synchronized" && (await this.stepBackups(r, client))) return this.poll(r);
+    this.save(r, this.nextDeadline(r));
+  }
+
+  // ---------------------------------------------------------------- backups
+
+  /**
+   * Schedules, starts, confirms and expires backups. Returns true while a
+   * backup is in flight (the step polls again soon).
+   */
+  private async stepBackups(r: ServiceRecord, client: BackendClient): Promise<boolean> {
+    const b = r.backups;
+    const now = this.o.clock.now();
+    if (b.enabled && b.nextAt && Date.parse(b.nextAt) <= now && b.intervalH) {
+      const interval = b.intervalH * HOUR_MS;
+      let next = Date.parse(b.nextAt);
+      // One backup for however many intervals were missed (say, while paused or down).
+      while (next <= now) next += interval;
+      r.backupEntries.push({ id: randomUUID(), scheduledAt: b.nextAt, reason: "scheduled" });
+      b.nextAt = new Date(next).toISOString();
+    }
+    let inFlight = false;
+    for (const entry of r.backupEntries) {
+      if (entry.confirmedAt) continue;
+      inFlight = (await this.advanceBackup(r, client, entry)) || inFlight;
+    }
+    if (b.enabled && b.deleteRetentionDays) {
+      const cutoff = now - b.deleteRetentionDays * DAY_MS;
+      for (const entry of [...r.backupEntries]) {
+        if (!entry.confirmedAt || Date.parse(entry.confirmedAt) > cutoff) continue;
+        await client.deleteBackup(entry.id, this.backupBody(r)).catch((error: unknown) => {
+          if (!(error instanceof BackendError && error.status === 404)) throw error;
+        });
+        r.backupEntries = r.backupEntries.filter((e) => e.id !== entry.id);
+        this.event(
+          r,
+          "BackupExpired",
+          `backup ${entry.id} is older than ${b.deleteRetentionDays} days and was deleted`,
+          "info",
+          {
+            backupId: entry.id,
+          },
+        );
+      }
+    }
+    return inFlight;
+  }
+
+  /** Moves one backup forward: start it, then confirm it. Returns true while it is in flight. */
+  private async advanceBackup(
+    r: ServiceRecord,
+    client: BackendClient,
+    entry: BackupRecord,
+  ): Promise<boolean> {
+    const body = this.backupBody(r);
+    const now = new Date(this.o.clock.now()).toISOString();
+    if (!entry.initiatedAt) {
+      await client.startBackup(entry.id, body);
+      entry.initiatedAt = now;
+      this.event(r, "BackupStarted", `${entry.reason} backup ${entry.id} started`, "info", {
+        backupId: entry.id,
+      });
+      return true;
+    }
+    const status = await client.backupStatus(entry.id, body);
+    if (status.exists) {
+      entry.confirmedAt = now;
+      delete entry.lastError;
+      this.event(r, "BackupConfirmed", `${entry.reason} backup ${entry.id} is stored`, "info", {
+        backupId: entry.id,
+      });
+      return false;
+    }
+    if (status.error) {
+      // Start it again on the next attempt, after the step's backoff.
+      delete entry.initiatedAt;
+      entry.failures = (entry.failures ?? 0) + 1;
+      entry.lastError = status.error;
+      throw new BackendError(502, `${entry.reason} backup ${entry.id} failed: ${status.error}`);
+    }
+    return true;
+  }
+
+  private backupBody(r: ServiceRecord) {
+    return {
+      msId: r.id,
+      teamId: r.teamId,
+      config: r.backups.config ?? {},
+      secrets: this.secrets(r.id, "backups"),
+      ...(r.backups.deleteRetentionDays ? { retentionDays: r.backups.deleteRetentionDays } : {}),
+    };
+  }
+
+  /** The next clock time this service has work: a scheduled backup or an expiry. */
+  private nextDeadline(r: ServiceRecord): number | null {
+    const b = r.backups;
+    if (!b.enabled) return null;
+    const times: number[] = [];
+    if (b.nextAt) times.push(Date.parse(b.nextAt));
+    if (b.deleteRetentionDays) {
+      for (const e of r.backupEntries) {
+        if (e.confirmedAt) times.push(Date.parse(e.confirmedAt) + b.deleteRetentionDays * DAY_MS + 1);
+      }
+    }
+    return times.length > 0 ? Math.min(...times) : null;
   }
 
   private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
@@ -217,6 +323,37 @@ export class Reconciler {
       // Never reached the backend: nothing to delete there, unless a create raced a restart.
       const observed = (await client.get([r.id]))[r.id];
       if (observed) r.backendCreated = true;
+    }
+    if (r.backendCreated && r.backups.enabled && !r.deleteSent) {
+      // Nothing is deleted without its final backup: take it, wait for it, then delete.
+      let final = r.backupEntries.find((e) => e.reason === "final");
+      if (!final) {
+        final = {
+          id: randomUUID(),
+          scheduledAt: new Date(this.o.clock.now()).toISOString(),
+          reason: "final",
+        };
+        r.backupEntries.push(final);
+        this.event(
+          r,
+          "FinalBackupScheduled",
+          `final backup ${final.id} scheduled before the backend delete`,
+          "info",
+          {
+            backupId: final.id,
+          },
+        );
+      }
+      if (!final.confirmedAt) {
+        try {
+          if (await this.advanceBackup(r, client, final)) return this.poll(r);
+        } catch (error) {
+          throw new BackendError(
+            error instanceof BackendError ? error.status : 502,
+            `${(error as Error).message}; the service is not deleted until its final backup is stored`,
+          );
+        }
+      }
     }
     if (r.backendCreated) {
       if (!r.deleteSent) {

@@ -20,6 +20,8 @@ export interface BackupSettings {
   intervalH?: number;
   deleteRetentionDays?: number;
   config?: schemas.Values;
+  /** When the next scheduled backup is due (ISO time on the control plane's clock). */
+  nextAt?: string;
 }
 
 /** One backup of a service, as the API shows it plus what the reconciler tracks. */
