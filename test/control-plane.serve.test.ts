@@ -1,0 +1,86 @@
+/**
+ * `landform serve` as an operator meets it: the development token, the data
+ * dir (secrets sealed, key file private), health, readiness, metrics and the
+ * served OpenAPI document.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CodesphereClient, waitForState } from "../sdk";
+import { PG_PASSWORD, PG_USERNAME, postgresRequest } from "./support/fixtures";
+import { ROOT, ServedControlPlane } from "./support/serve";
+
+let cp: ServedControlPlane;
+let token = "";
+
+beforeAll(async () => {
+  cp = await ServedControlPlane.start({ operationDelayMs: 20 });
+  token = /export CS_TOKEN=(\S+)/.exec(cp.output)?.[1] ?? "";
+});
+
+afterAll(async () => {
+  await cp?.close();
+});
+
+describe("landform serve without configured tokens", () => {
+  it("makes a development token for team 1 and prints it once", async () => {
+    expect(token).toMatch(/^lf_dev_/);
+    const client = new CodesphereClient({ baseUrl: cp.apiUrl, token });
+    const created = await client.managedServices.create(postgresRequest("dev-db"));
+    await waitForState(client, created.id, "synchronized", { timeoutMs: 20_000 });
+    await client.close();
+
+    const printed = cp.output.split(token).length - 1;
+    await cp.restart("SIGTERM");
+    expect(cp.output.split(token).length - 1).toBe(printed); // not printed again ...
+    const again = new CodesphereClient({ baseUrl: cp.apiUrl, token });
+    expect((await again.managedServices.get(created.id)).name).toBe("dev-db"); // ... and still valid
+    await again.close();
+  });
+
+  it("keeps secrets sealed at rest, with a key file only its owner can read", () => {
+    const key = statSync(join(cp.dataDir, "vault.key"));
+    expect(key.mode & 0o777).toBe(0o600);
+    for (const file of readdirSync(cp.dataDir).filter((f) => f.startsWith("control-plane.sqlite"))) {
+      const bytes = readFileSync(join(cp.dataDir, file)).toString("latin1");
+      expect(bytes).not.toContain(PG_PASSWORD);
+      expect(bytes).not.toContain(PG_USERNAME);
+      expect(bytes).not.toContain(token);
+    }
+  });
+});
+
+describe("operational endpoints", () => {
+  it("answer health and readiness without a token", async () => {
+    for (const path of ["/health", "/healthz", "/ready", "/readyz"]) {
+      const res = await fetch(`${cp.url}${path}`);
+      expect(res.status, path).toBe(200);
+    }
+  });
+
+  it("expose Prometheus metrics: requests, latencies, services by state, reconcile outcomes", async () => {
+    // Counters start at zero with each process; give this one some work.
+    const client = new CodesphereClient({ baseUrl: cp.apiUrl, token });
+    const created = await client.managedServices.create(postgresRequest("metered-db"));
+    await waitForState(client, created.id, "synchronized", { timeoutMs: 20_000 });
+    await client.close();
+    const text = await (await fetch(`${cp.url}/metrics`)).text();
+    expect(text).toMatch(/^landform_http_requests_total\{.*\} \d+/m);
+    expect(text).toMatch(/^landform_http_request_duration_seconds_bucket\{.*le="0\.005".*\} \d+/m);
+    expect(text).toMatch(/^landform_managed_services\{state="synchronized"\} 2$/m);
+    expect(text).toMatch(/^landform_reconcile_total\{outcome="synchronized"\} \d+/m);
+  });
+
+  it("serve an OpenAPI document generated from the SDK schemas, with every published operation", async () => {
+    const served = (await (await fetch(`${cp.apiUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const published = JSON.parse(
+      readFileSync(join(ROOT, "contract", "codesphere-public-api.managed-services.openapi.json"), "utf8"),
+    ) as typeof served;
+    const ids = (doc: typeof served) =>
+      Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
+    expect(ids(served)).toEqual(expect.arrayContaining(ids(published)));
+    expect(ids(served)).toContain("managed-services-listEvents");
+  });
+});
