@@ -417,11 +417,9 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
   }
 
   private requireFreeName(team: number, name: string): void {
-    for (const r of this.o.store.services()) {
-      if (r.teamId === team && r.name === name && !r.deletedAt) {
-        throw conflict(`name: team ${team} already has a service named "${name}" (id ${r.id})`);
-      }
-    }
+    const existing = this.o.store.liveServiceNamed(team, name);
+    if (existing)
+      throw conflict(`name: team ${team} already has a service named "${name}" (id ${existing.id})`);
   }
 
   /** Merges and checks backup settings; secrets come back separately, for the vault. */

@@ -101,11 +101,15 @@ const MIGRATIONS = [
      owner TEXT NOT NULL, kind TEXT NOT NULL, sealed TEXT NOT NULL, PRIMARY KEY (owner, kind))`,
 ];
 
+const nameKey = (team: number, name: string) => `${team}\u0000${name}`;
+
 export class Store {
   private readonly db: Database.Database;
   private readonly stmts;
   /** Serialized records by id; the read path of GET /managed-services/{id}. */
   private readonly records = new Map<string, ServiceRecord>();
+  /** Live (not deleted) services by team and name: the API's uniqueness check without a scan. */
+  private readonly liveNames = new Map<string, string>();
   /** Called after a service record is written or removed (e.g. to drop a cached view). */
   onServiceChange: (id: string) => void = () => {};
 
@@ -156,6 +160,19 @@ export class Store {
       const record = JSON.parse(row.record) as ServiceRecord;
       this.records.set(record.id, record);
     }
+    this.indexNames();
+  }
+
+  private indexNames(): void {
+    this.liveNames.clear();
+    for (const r of this.records.values())
+      if (!r.deletedAt) this.liveNames.set(nameKey(r.teamId, r.name), r.id);
+  }
+
+  /** The live service of `team` named `name`, if any. */
+  liveServiceNamed(team: number, name: string): ServiceRecord | undefined {
+    const id = this.liveNames.get(nameKey(team, name));
+    return id === undefined ? undefined : this.records.get(id);
   }
 
   close(): void {
@@ -175,6 +192,7 @@ export class Store {
         else this.records.delete(id);
         this.onServiceChange(id);
       }
+      this.indexNames();
       throw error;
     } finally {
       this.pendingSnapshot = undefined;
@@ -231,7 +249,10 @@ export class Store {
       record.nextAttemptAt,
       JSON.stringify(record),
     );
+    const before = this.records.get(record.id);
+    if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
     this.records.set(record.id, record);
+    if (!record.deletedAt) this.liveNames.set(nameKey(record.teamId, record.name), record.id);
     this.onServiceChange(record.id);
   }
   /** Removes the service, its event log and its secrets for good. */
@@ -240,6 +261,8 @@ export class Store {
     this.stmts.deleteService.run(id);
     this.stmts.deleteEvents.run(id);
     this.stmts.deleteSecrets.run(id);
+    const before = this.records.get(id);
+    if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
     this.records.delete(id);
     this.onServiceChange(id);
   }
