@@ -18,7 +18,8 @@ commands:
             --access-log changes|all (LANDFORM_ACCESS_LOG; default changes: writes and errors)
   backend   run only the bundled reference backends (provider backend contract)
             --port N  --host H  --data-dir DIR  --key KEY (LANDFORM_BACKEND_KEY)  --operation-delay-ms N
-  tools     build or find the Pulumi CLI and Terraform (--path prints their directory)
+  tools     build or find the Pulumi CLI and Terraform, install the Terraform provider mirror
+            (--path prints their directory, --terraform-config the CLI config for TF_CLI_CONFIG_FILE)
 `;
 
 function jsonLog(rec: Record<string, unknown>): void {

@@ -56,6 +56,8 @@ export interface Tools {
   binDir: string;
   pulumi: string;
   terraform: string;
+  /** The Terraform CLI configuration (TF_CLI_CONFIG_FILE) that installs landform's provider from its mirror. */
+  terraformConfig: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -516,9 +518,12 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<Tools> {
     ]);
     const pulumi = await ensurePulumi(ctx, l, pathPulumi);
     const terraform = await ensureTerraform(ctx, l, pathTerraform);
-    // A later step will add the Terraform provider filesystem mirror and its
-    // CLI configuration (`--terraform-config`) here, next to the binaries.
-    return { binDir: l.binDir, pulumi, terraform };
+    // The Terraform provider (landform.local/landform/codesphere): a launcher in a
+    // filesystem mirror, and the CLI configuration that installs it from there
+    // (`--terraform-config`). See cli/terraform-mirror.ts.
+    const { ensureTerraformMirror } = await import("./terraform-mirror.js");
+    const mirror = ensureTerraformMirror({ cacheRoot: l.root, packageDir: l.packageDir });
+    return { binDir: l.binDir, pulumi, terraform, terraformConfig: mirror.configFile };
   });
 }
 
@@ -594,7 +599,7 @@ function formatStatus(binDir: string, tools: ToolStatus[]): string {
   return `${binDir}\n${lines.join("\n")}\n`;
 }
 
-const USAGE = `usage: landform tools [--path | --check]
+const USAGE = `usage: landform tools [--path | --check | --terraform-config]
 
 Provides the pulumi CLI (${PULUMI_VERSION}), its Node.js language host and
 dynamic provider launcher, and terraform (>= ${TERRAFORM_MIN_VERSION.join(".")}) in one
@@ -603,6 +608,10 @@ cached bin directory, building what PATH lacks from the Go module proxy.
   (no flag)  ensure every tool, then print a summary
   --path     ensure every tool, then print only the bin directory
   --check    report what is present without building; exit 1 if anything is missing
+  --terraform-config
+             ensure every tool, then print only the path of the Terraform CLI
+             configuration that installs landform's provider offline
+             (export TF_CLI_CONFIG_FILE="$(landform tools --terraform-config)")
 
 Cache: $LANDFORM_TOOLS_DIR, else \${XDG_CACHE_HOME:-$HOME/.cache}/landform/tools.
 `;
@@ -613,10 +622,11 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const unknown = argv.filter((a) => a !== "--path" && a !== "--check");
-  if (unknown.length > 0 || (flags.has("--path") && flags.has("--check"))) {
+  const modes = ["--path", "--check", "--terraform-config"];
+  const unknown = argv.filter((a) => !modes.includes(a));
+  if (unknown.length > 0 || modes.filter((m) => flags.has(m)).length > 1) {
     process.stderr.write(
-      `landform tools: unexpected ${unknown.join(" ") || "--path with --check"}\n${USAGE}`,
+      `landform tools: unexpected ${unknown.join(" ") || "combination of --path, --check and --terraform-config"}\n${USAGE}`,
     );
     return 2;
   }
@@ -627,6 +637,10 @@ export async function toolsCommand(argv: string[]): Promise<number> {
       return tools.every((t) => t.ok) ? 0 : 1;
     }
     const result = await ensureTools();
+    if (flags.has("--terraform-config")) {
+      process.stdout.write(`${result.terraformConfig}\n`);
+      return 0;
+    }
     if (flags.has("--path")) {
       process.stdout.write(`${result.binDir}\n`);
       return 0;
@@ -634,6 +648,7 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     const { binDir, tools } = await checkTools();
     process.stdout.write(formatStatus(binDir, tools));
     process.stdout.write(`\nUse them with: export PATH="${binDir}:$PATH"\n`);
+    process.stdout.write(`Terraform provider: export TF_CLI_CONFIG_FILE="${result.terraformConfig}"\n`);
     return tools.every((t) => t.ok) ? 0 : 1;
   } catch (err) {
     if (err instanceof ToolsError) {

@@ -1,0 +1,356 @@
+/**
+ * Create, update, pause and delete a managed service and wait until the
+ * control plane reports the target state, within a deadline. Shared by every
+ * IaC engine: it speaks the SDK, never an engine's types.
+ *
+ * Waiting polls `GET /managed-services/{id}` through the SDK waiters with a
+ * pause that grows with the time already waited (about 1/20 of it, between
+ * 25 ms and 2 s): a service that is ready after one second is seen within
+ * ~50 ms, one that takes ten minutes costs a request every two seconds.
+ */
+import type { CodesphereClient } from "../../sdk/client";
+import { ConflictError, NotFoundError, RequestValidationError } from "../../sdk/errors";
+import type * as schemas from "../../sdk/schemas";
+import { type WaitTarget, WaitTimeoutError, waitForDeleted, waitForState } from "../../sdk/waiters";
+import type { PlannedChanges, ServiceSpec } from "./fields";
+import { CreateIntents } from "./intents";
+import { createRequest, updateRequest } from "./requests";
+
+// ---------------------------------------------------------------- deadlines
+
+export interface Deadlines {
+  createMs: number;
+  updateMs: number;
+  deleteMs: number;
+}
+
+export const DEFAULT_DEADLINES: Readonly<Deadlines> = {
+  createMs: 20 * 60_000,
+  updateMs: 20 * 60_000,
+  deleteMs: 10 * 60_000,
+};
+
+/** Per-resource overrides, as durations: `"30m"`, `"1h30m"`, `"90s"`, `"500ms"`. */
+export interface Timeouts {
+  create?: string;
+  update?: string;
+  delete?: string;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration (`20m`, `1h30m`, `45s`); throws naming the accepted form. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim();
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let at = 0;
+  while (at < trimmed.length) {
+    re.lastIndex = at;
+    const m = re.exec(trimmed);
+    if (!m) break;
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    at = re.lastIndex;
+  }
+  if (trimmed === "" || at !== trimmed.length || !(total > 0)) {
+    throw new Error(`"${text}" is not a duration (use e.g. "30m", "1h30m", "90s")`);
+  }
+  return total;
+}
+
+export function deadlinesFrom(timeouts: Timeouts | undefined): Deadlines {
+  return {
+    createMs: timeouts?.create ? parseDuration(timeouts.create) : DEFAULT_DEADLINES.createMs,
+    updateMs: timeouts?.update ? parseDuration(timeouts.update) : DEFAULT_DEADLINES.updateMs,
+    deleteMs: timeouts?.delete ? parseDuration(timeouts.delete) : DEFAULT_DEADLINES.deleteMs,
+  };
+}
+
+// ---------------------------------------------------------------- errors
+
+/**
+ * The service was created but did not reach its target state (deadline,
+ * invalid provider, a failing backend). Carries the id so the engine records
+ * the service instead of forgetting it (and creating a second one next time).
+ */
+export class CreateIncompleteError extends Error {
+  override name = "CreateIncompleteError";
+  constructor(
+    message: string,
+    readonly service: schemas.ManagedService,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The name is taken in the team and adoption was not asked for. */
+export class NameTakenError extends Error {
+  override name = "NameTakenError";
+  constructor(
+    readonly existing: schemas.ManagedService,
+    teamId: number,
+  ) {
+    super(
+      `team ${teamId} already has a managed service named "${existing.name}" (id ${existing.id}, ` +
+        `${existing.provider.name} ${existing.provider.schemaVersion}, ${existing.status.state}). ` +
+        "To manage that service with this resource, set `adopt: true` on it (it then takes the service " +
+        "over and applies the declared settings); otherwise choose another name.",
+    );
+  }
+}
+
+// ---------------------------------------------------------------- the lifecycle
+
+export interface LifecycleOptions {
+  /** Journal of creates in flight, to recognise one cut short (see ./intents). */
+  intents?: CreateIntents;
+  /** Called after every poll while waiting (benchmarks, progress). */
+  onPoll?: (service: schemas.ManagedService | undefined) => void;
+}
+
+export interface CreateOptions {
+  /** Take over an existing service of the same name instead of failing. */
+  adopt?: boolean;
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface CreateOutcome {
+  service: schemas.ManagedService;
+  /** How the service came to be: made now, taken over on request, or resumed after an interrupted create. */
+  origin: "created" | "adopted" | "resumed";
+}
+
+export class ManagedServiceLifecycle {
+  constructor(
+    readonly client: CodesphereClient,
+    private readonly options: LifecycleOptions = {},
+  ) {}
+
+  /**
+   * Creates the service for `spec` (plain secret values) and waits until it
+   * is synchronized (or paused, when `spec.pause`). With `adopt`, an existing
+   * service of that name is taken over and brought to `spec`.
+   */
+  async create(spec: ServiceSpec, options: CreateOptions = {}): Promise<CreateOutcome> {
+    const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINES.createMs);
+    const intents = this.options.intents;
+    const api = this.client.baseUrl;
+
+    if (options.adopt) {
+      const existing = await this.findByName(spec.teamId, spec.name);
+      if (existing) return { service: await this.takeOver(existing, spec, deadline, options), origin: "adopted" };
+    }
+
+    // Read what an interrupted create may have left before `begin` replaces it.
+    const leftBehind = intents?.leftBehind(api, spec.teamId, spec.name);
+    const intent = intents?.begin(api, spec.teamId, spec.name);
+    let created: schemas.ManagedService;
+    try {
+      created = await this.client.managedServices.create(createRequest(spec), { signal: options.signal });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) {
+        if (intent && isDefinite(error)) intents?.end(intent);
+        throw error;
+      }
+      if (intent) intents?.end(intent);
+      const existing = await this.findByName(spec.teamId, spec.name);
+      if (!existing) throw error;
+      if (leftBehind && CreateIntents.madeBy(leftBehind, existing)) {
+        return { service: await this.takeOver(existing, spec, deadline, options), origin: "resumed" };
+      }
+      throw new NameTakenError(existing, spec.teamId);
+    }
+    if (intent) intents?.created(intent, created.id);
+
+    try {
+      let service = created;
+      if (spec.pause) {
+        // Create has no pause field: wait until it exists, then pause it.
+        service = await this.waitFor(created.id, "synchronized", deadline, options.signal);
+        await this.client.managedServices.update(created.id, { pause: true }, { signal: options.signal });
+      }
+      service = await this.waitFor(created.id, spec.pause ? "paused" : "synchronized", deadline, options.signal);
+      return { service, origin: "created" };
+    } catch (error) {
+      const latest = await this.client.managedServices.get(created.id).catch(() => created);
+      throw new CreateIncompleteError(
+        `managed service ${created.id} (${spec.name}) was created but is not ready: ${messageOf(error)}`,
+        latest,
+        { cause: error },
+      );
+    } finally {
+      if (intent) intents?.end(intent);
+    }
+  }
+
+  /**
+   * Applies `changes.updates` (from `planChanges`) to the service and waits
+   * for the resulting state. `before` is the recorded spec (secrets may be
+   * fingerprints), `after` the wanted one with plain secrets.
+   */
+  async update(
+    id: string,
+    before: Partial<ServiceSpec>,
+    after: ServiceSpec,
+    changes: Pick<PlannedChanges, "updates">,
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<schemas.ManagedService> {
+    const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINES.updateMs);
+    const body = updateRequest(before, after, changes);
+    if (body) await this.client.managedServices.update(id, body, { signal: options.signal });
+    return this.waitFor(id, after.pause ? "paused" : "synchronized", deadline, options.signal);
+  }
+
+  /** Pauses (true) or resumes (false) the service and waits until it is paused or synchronized. */
+  async setPaused(
+    id: string,
+    pause: boolean,
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<schemas.ManagedService> {
+    const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINES.updateMs);
+    await this.client.managedServices.update(id, { pause }, { signal: options.signal });
+    return this.waitFor(id, pause ? "paused" : "synchronized", deadline, options.signal);
+  }
+
+  /**
+   * Deletes the service and waits until it is gone (404) or soft-deleted
+   * (state `deleted`, when backups keep it for their retention). A service
+   * that is already gone is not an error.
+   */
+  async delete(id: string, options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.deleteMs;
+    try {
+      await this.client.managedServices.delete(id, { signal: options.signal });
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+    const started = Date.now();
+    await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs) =>
+      waitForDeleted(this.client, id, {
+        timeoutMs,
+        maxDelayMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...this.pollHook(),
+      }),
+    );
+  }
+
+  /** The service as the API reports it, or undefined when it is gone (404 or deleted). */
+  async read(id: string, options: { signal?: AbortSignal } = {}): Promise<schemas.ManagedService | undefined> {
+    try {
+      const service = await this.client.managedServices.get(id, { signal: options.signal });
+      return service.status.state === "deleted" ? undefined : service;
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The team's live service with this name, if any. */
+  async findByName(teamId: number, name: string): Promise<schemas.ManagedService | undefined> {
+    const services = await this.client.managedServices.list({ team: teamId });
+    return services.find((s) => s.name === name && !s.status.state.startsWith("delet"));
+  }
+
+  /** Waits until `target` holds, within the absolute `deadline` (ms since epoch). */
+  async waitFor(
+    id: string,
+    target: WaitTarget,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<schemas.ManagedService> {
+    return this.poll(deadline, (maxDelayMs, timeoutMs) =>
+      waitForState(this.client, id, target, {
+        timeoutMs,
+        maxDelayMs,
+        ...(signal ? { signal } : {}),
+        ...this.pollHook(),
+      }),
+    );
+  }
+
+  /**
+   * Runs SDK waits in phases whose longest pause is about 1/20 of the time
+   * waited so far, so the lag after the target state stays proportional to
+   * the operation. The last phase ends at the deadline and its timeout error
+   * is the one the caller sees.
+   */
+  private async poll<T>(deadline: number, wait: (maxDelayMs: number, timeoutMs: number) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (;;) {
+      const elapsed = Date.now() - started;
+      const maxDelayMs = Math.min(2000, Math.max(25, Math.round(elapsed / 20)));
+      const remaining = deadline - Date.now();
+      const phaseMs = Math.max(1000, maxDelayMs * 20);
+      if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining));
+      try {
+        return await wait(maxDelayMs, phaseMs);
+      } catch (error) {
+        if (!(error instanceof WaitTimeoutError)) throw error;
+      }
+    }
+  }
+
+  private pollHook(): { onPoll?: (p: { service?: schemas.ManagedService }) => void } {
+    const onPoll = this.options.onPoll;
+    return onPoll ? { onPoll: (p) => onPoll(p.service) } : {};
+  }
+
+  /** Brings an existing service to `spec`: provider must match; everything else is sent. */
+  private async takeOver(
+    existing: schemas.ManagedService,
+    spec: ServiceSpec,
+    deadline: number,
+    options: CreateOptions,
+  ): Promise<schemas.ManagedService> {
+    if (
+      existing.provider.name !== spec.provider.name ||
+      existing.provider.schemaVersion !== spec.provider.version
+    ) {
+      throw new Error(
+        `cannot adopt managed service "${existing.name}" (id ${existing.id}): it is ` +
+          `${existing.provider.name} ${existing.provider.schemaVersion}, the resource declares ` +
+          `${spec.provider.name} ${spec.provider.version}`,
+      );
+    }
+    const body: schemas.UpdateManagedServiceRequest = {
+      plan: spec.plan,
+      config: withRemovals(existing.config, spec.config),
+      secrets: spec.secrets,
+      pause: spec.pause,
+    };
+    if (spec.backups) {
+      body.backups = spec.backups.enabled
+        ? {
+            enabled: true,
+            intervalH: spec.backups.intervalH,
+            deleteRetentionDays: spec.backups.deleteRetentionDays,
+            config: spec.backups.config,
+            secrets: spec.backups.secrets,
+          }
+        : { enabled: false };
+    }
+    await this.client.managedServices.update(existing.id, body, { signal: options.signal });
+    return this.waitFor(existing.id, spec.pause ? "paused" : "synchronized", deadline, options.signal);
+  }
+}
+
+function withRemovals(before: schemas.Values, after: schemas.Values): schemas.Values {
+  const out: schemas.Values = { ...after };
+  for (const key of Object.keys(before)) if (!(key in after)) out[key] = null;
+  return out;
+}
+
+/** An error after which the create surely did not happen (never sent, or answered with a 4xx). */
+function isDefinite(error: unknown): boolean {
+  if (error instanceof RequestValidationError) return true;
+  const status = (error as { status?: unknown }).status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,30 @@
+/**
+ * Entry point of the Terraform provider plugin `landform/codesphere`
+ * (started by the launcher that `landform tools` puts in the provider
+ * mirror). Loads as little as possible before the handshake: Terraform
+ * starts a new plugin process for every phase of a run.
+ */
+import { HandshakeError, servePlugin } from "./plugin";
+import { providerMethods } from "./protocol";
+
+async function main(): Promise<void> {
+  // go-plugin plugins ignore interrupts: Terraform handles Ctrl-C and calls StopProvider.
+  process.on("SIGINT", () => {});
+  const [{ createProvider }, { managedServiceResource }, { catalogDataSource }] = await Promise.all([
+    import("./provider.js"),
+    import("./managed-service.js"),
+    import("./catalog-data-source.js"),
+  ]);
+  const handlers = createProvider({
+    resources: [managedServiceResource()],
+    dataSources: [catalogDataSource()],
+  });
+  await servePlugin(providerMethods, handlers);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof HandshakeError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,166 @@
+/**
+ * The plugin process: go-plugin's handshake over gRPC with mutual TLS.
+ *
+ * Terraform starts the plugin with a magic cookie and its client certificate
+ * in the environment, reads one line from standard output
+ * (`1|6|tcp|127.0.0.1:PORT|grpc|CERT`), connects, pins CERT, and presents its
+ * own certificate, which the server verifies. It ends the process with
+ * `GRPCController.Shutdown`; exiting at once matters, because Terraform
+ * starts a new plugin process for every phase of a run.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { log } from "./log";
+import { Codec, type Message } from "./protobuf";
+import { controllerShutdown, healthCheck, type Method, registry } from "./protocol";
+import { createTlsIdentity, handshakeCert } from "./tls";
+
+export const MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE";
+export const MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+export const PROTOCOL_VERSION = 6;
+
+export const codec = new Codec(registry);
+
+/** A unary handler: the decoded request in, the response message out. */
+export type Handler = (request: Message) => Promise<Message> | Message;
+
+export interface ServeOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where the handshake line goes; default standard output. */
+  out?: (line: string) => void;
+  /** Called once the process should end (after Shutdown); default process.exit(0). */
+  exit?: () => void;
+}
+
+export interface RunningPlugin {
+  port: number;
+  /** The line printed for Terraform. */
+  handshake: string;
+  server: grpc.Server;
+  stop(): Promise<void>;
+}
+
+/** Why the plugin cannot start as a plugin (it was started by hand, or by a client it cannot serve). */
+export class HandshakeError extends Error {}
+
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  if (env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
+    throw new HandshakeError(
+      "This is a Terraform provider plugin (landform/codesphere). Terraform starts it; it is not meant to be run by hand.\n" +
+        "Install it with `landform tools` and use it through TF_CLI_CONFIG_FILE=$(landform tools --terraform-config).",
+    );
+  }
+  const versions = (env.PLUGIN_PROTOCOL_VERSIONS ?? String(PROTOCOL_VERSION)).split(",").map((v) => v.trim());
+  if (!versions.includes(String(PROTOCOL_VERSION))) {
+    throw new HandshakeError(
+      `this plugin speaks plugin protocol ${PROTOCOL_VERSION}; the client offers ${versions.join(", ")} (Terraform 1.0 or later is needed)`,
+    );
+  }
+}
+
+function definition(name: string, m: Method): grpc.MethodDefinition<Message, Message> {
+  return {
+    path: m.path,
+    requestStream: false,
+    responseStream: false,
+    originalName: name,
+    requestSerialize: (v: Message) => codec.encode(m.request, v),
+    requestDeserialize: (b: Buffer) => codec.decode(m.request, b),
+    responseSerialize: (v: Message) => codec.encode(m.response, v),
+    responseDeserialize: (b: Buffer) => codec.decode(m.response, b),
+  };
+}
+
+/**
+ * Serves `methods` (tfplugin6.Provider) plus the controller and health
+ * services, and prints the handshake line once the port is bound.
+ */
+export async function servePlugin(
+  methods: Record<string, Method>,
+  handlers: Record<string, Handler>,
+  options: ServeOptions = {},
+): Promise<RunningPlugin> {
+  const env = options.env ?? process.env;
+  checkEnvironment(env);
+  const grpcModule = await import("@grpc/grpc-js");
+  const server = new grpcModule.Server({
+    "grpc.max_receive_message_length": 256 * 1024 * 1024,
+    "grpc.max_send_message_length": 256 * 1024 * 1024,
+  });
+
+  const unary =
+    (name: string, handler: Handler): grpc.handleUnaryCall<Message, Message> =>
+    (call, callback) => {
+      Promise.resolve()
+        .then(() => handler(call.request))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => {
+            log("error", `${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
+            callback({
+              code: grpcModule.status.INTERNAL,
+              details: error instanceof Error ? error.message : String(error),
+            });
+          },
+        );
+    };
+
+  const providerService: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+  const providerImpl: grpc.UntypedServiceImplementation = {};
+  for (const [name, m] of Object.entries(methods)) {
+    const handler = handlers[name];
+    if (!handler) continue;
+    providerService[name] = definition(name, m);
+    providerImpl[name] = unary(name, handler);
+  }
+  server.addService(providerService, providerImpl);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  };
+  const exit = options.exit ?? (() => process.exit(0));
+  server.addService(
+    { Shutdown: definition("Shutdown", controllerShutdown) },
+    {
+      Shutdown: unary("Shutdown", () => {
+        log("debug", "shutdown requested by the client");
+        // Answer first (give the reply a moment to leave), then exit at once: Terraform
+        // waits for the process to end and kills it after 2 s otherwise.
+        setTimeout(() => {
+          server.forceShutdown();
+          exit();
+        }, 5);
+        return {};
+      }),
+    },
+  );
+  server.addService(
+    { Check: definition("Check", healthCheck) },
+    { Check: unary("Check", () => ({ status: 1 })) },
+  );
+
+  const clientCert = env.PLUGIN_CLIENT_CERT;
+  let credentials: grpc.ServerCredentials;
+  let certText = "";
+  if (clientCert) {
+    const identity = createTlsIdentity();
+    credentials = grpcModule.ServerCredentials.createSsl(
+      Buffer.from(clientCert),
+      [{ private_key: Buffer.from(identity.keyPem), cert_chain: Buffer.from(identity.certPem) }],
+      true,
+    );
+    certText = handshakeCert(identity.certDer);
+  } else {
+    // Only when the client disabled TLS (TF_DISABLE_PLUGIN_TLS=1).
+    credentials = grpcModule.ServerCredentials.createInsecure();
+  }
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const handshake = `1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${port}|grpc|${certText}`;
+  (options.out ?? ((line: string) => process.stdout.write(`${line}\n`)))(handshake);
+  return { port, handshake, server, stop };
+}
