@@ -240,7 +240,7 @@ export class Reconciler {
       const cutoff = now - b.deleteRetentionDays * DAY_MS;
       for (const entry of [...r.backupEntries]) {
         if (!entry.confirmedAt || Date.parse(entry.confirmedAt) > cutoff) continue;
-        await client.deleteBackup(entry.id, this.backupBody(r)).catch((error: unknown) => {
+        await client.deleteBackup(entry.id, this.backupBody(r, entry)).catch((error: unknown) => {
           if (!(error instanceof BackendError && error.status === 404)) throw error;
         });
         r.backupEntries = r.backupEntries.filter((e) => e.id !== entry.id);
@@ -264,7 +264,8 @@ export class Reconciler {
     client: BackendClient,
     entry: BackupRecord,
   ): Promise<boolean> {
-    const body = this.backupBody(r);
+    entry.storeConfig ??= r.backups.config ?? {};
+    const body = this.backupBody(r, entry);
     const now = new Date(this.o.clock.now()).toISOString();
     if (!entry.initiatedAt) {
       await client.startBackup(entry.id, body);
@@ -293,11 +294,11 @@ export class Reconciler {
     return true;
   }
 
-  private backupBody(r: ServiceRecord) {
+  private backupBody(r: ServiceRecord, entry: BackupRecord) {
     return {
       msId: r.id,
       teamId: r.teamId,
-      config: r.backups.config ?? {},
+      config: entry.storeConfig ?? r.backups.config ?? {},
       secrets: this.secrets(r.id, "backups"),
       ...(r.backups.deleteRetentionDays ? { retentionDays: r.backups.deleteRetentionDays } : {}),
     };

@@ -28,6 +28,8 @@ export interface BackupSettings {
 export interface BackupRecord extends schemas.BackupEntry {
   /** Why the backup was taken: on the schedule, on request, or before deletion. */
   reason: "scheduled" | "manual" | "final";
+  /** The store settings the backup was taken with (status and deletion must go to the same place). */
+  storeConfig?: schemas.Values;
   failures?: number;
   lastError?: string;
 }

@@ -1,10 +1,11 @@
 /**
- * The seam for backups in the reference backends. The server parses and
- * checks the backup calls of the contract (`PUT /backups/ID`,
- * `POST /backups/ID/status`, `DELETE /backups/ID`) and hands them to a
- * `Backups` implementation; the one here answers 501 until real backups to an
- * S3-compatible store arrive. That implementation will read the service's
- * data set and its change log (`ReferenceStore.readData`, `dataChanges`).
+ * The seam for backups and recovery in the reference backends. The server
+ * parses and checks the backup calls of the contract (`PUT /backups/ID`,
+ * `POST /backups/ID/status`, `DELETE /backups/ID`) and `recoverFrom` on
+ * create, and hands them to a `Backups` implementation: by default
+ * `StoreBackups` (./store-backups.ts), which writes each backup as an object
+ * into the team's S3-compatible store and reads it back on recovery;
+ * `backupsNotImplemented` answers 501.
  */
 import type { Values } from "./lifecycle";
 
@@ -26,6 +27,29 @@ export interface BackupAnswer {
   body?: unknown;
 }
 
+/** Where a new service's data set comes from (`recoverFrom` on create). */
+export type RecoverySource =
+  /** A backup by id; `msId` (an extension) names the service it was taken of, when the caller knows it. */
+  | { kind: "backup"; backupId: string; msId?: string }
+  /** The data set service `msId` had at `time` (ms since the epoch, the backend's clock). */
+  | { kind: "time"; msId: string; time: number };
+
+export interface RecoveryRequest {
+  provider: string;
+  /** The new service and its team; backups are looked for in this team's folder. */
+  serviceId: string;
+  teamId: number;
+  source: RecoverySource;
+  /** The backup store's settings and credentials (never logged). */
+  config: Values;
+  secrets: Values;
+}
+
+/** A recovery that cannot complete; the message is safe to show (no value, no secret). */
+export class RecoveryError extends Error {
+  override name = "RecoveryError";
+}
+
 export interface Backups {
   /** PUT: start taking the backup; 202 once accepted. */
   take(req: BackupRequest): Promise<BackupAnswer>;
@@ -33,12 +57,20 @@ export interface Backups {
   status(req: BackupRequest): Promise<BackupAnswer>;
   /** DELETE: start removing the backup; 202 once accepted. */
   remove(req: BackupRequest): Promise<BackupAnswer>;
+  /** Checks a recovery request before the service is created: the answer that refuses it, or undefined. */
+  checkRecovery(req: RecoveryRequest): BackupAnswer | undefined;
+  /** Reads the data set to recover; rejects with a `RecoveryError` or `BackupStoreError`. */
+  recover(req: RecoveryRequest): Promise<Record<string, unknown>>;
 }
 
-const notImplemented: BackupAnswer = { status: 501, body: { error: "backups not implemented yet" } };
+const notImplemented: BackupAnswer = { status: 501, body: { error: "backups not implemented" } };
 
 export const backupsNotImplemented: Backups = {
   take: async () => notImplemented,
   status: async () => notImplemented,
   remove: async () => notImplemented,
+  checkRecovery: () => ({ status: 501, body: { error: "recovery from backups not implemented" } }),
+  recover: async () => {
+    throw new RecoveryError("recovery from backups not implemented");
+  },
 };

@@ -8,16 +8,22 @@
  * They simulate what a real backend does, not what it runs: operations are
  * asynchronous (accepted at once, finished after `operationDelayMs`), state is
  * durable in the data folder, and each service has a key-value data set that
- * stands in for its data and survives pause, resume and restarts.
+ * stands in for its data and survives pause, resume and restarts. Backups are
+ * real: each is an object in the team's S3-compatible store, and recovery
+ * reads it back (./store-backups.ts).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Backups, backupsNotImplemented } from "./backups";
+import type { Backups } from "./backups";
 import { FaultInjector } from "./faults";
 import { referenceProfiles } from "./providers";
 import { requestHandler } from "./server";
 import { ReferenceStore } from "./store";
+import { StoreBackups } from "./store-backups";
+import { Tasks } from "./tasks";
 
+export { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, type BackupObject } from "./backup-format";
+export { type Backups, backupsNotImplemented } from "./backups";
 export type { FaultSettings } from "./faults";
 export { DATABASE_FILE } from "./store";
 
@@ -41,8 +47,10 @@ export interface ReferenceBackendOptions {
   log?: (rec: Record<string, unknown>) => void;
   /** Random numbers in [0, 1) for `failRate` faults. Default Math.random. */
   random?: () => number;
-  /** Backup implementation. Default: answers 501. */
+  /** Backup implementation. Default: backups to the S3-compatible store each call names. */
   backups?: Backups;
+  /** How long one request to a backup store may take (default 15 s); then it counts as unreachable. */
+  backupStoreTimeoutMs?: number;
 }
 
 export interface ReferenceBackends {
@@ -53,23 +61,46 @@ export interface ReferenceBackends {
 }
 
 const CLOSE_GRACE_MS = 2_000;
+/** How long a shutdown waits for uploads, deletions and recoveries in flight. */
+const TASKS_GRACE_MS = 10_000;
 
 export async function startReferenceBackends(opts: ReferenceBackendOptions): Promise<ReferenceBackends> {
   const host = opts.host ?? "127.0.0.1";
   const now = opts.now ?? Date.now;
   const store = new ReferenceStore(opts.dataDir);
+  // Nothing survives a restart in flight: say so to whoever asks next.
+  store.failInterrupted(now());
   let url = "";
   const log = opts.log;
+  const record = (rec: Record<string, unknown>) =>
+    log?.({ time: new Date(now()).toISOString(), component: "reference-backends", ...rec });
+  const tasks = new Tasks((err) =>
+    record({
+      level: "error",
+      msg: "background task failed",
+      error: err instanceof Error ? err.name : "unknown",
+    }),
+  );
+  const backups =
+    opts.backups ??
+    new StoreBackups({
+      store,
+      tasks,
+      now,
+      log: record,
+      ...(opts.backupStoreTimeoutMs === undefined ? {} : { storeTimeoutMs: opts.backupStoreTimeoutMs }),
+    });
   const server = http.createServer(
     requestHandler({
       store,
       profiles: referenceProfiles(),
       faults: new FaultInjector(opts.random),
-      backups: opts.backups ?? backupsNotImplemented,
+      backups,
+      tasks,
       ...(opts.key ? { key: opts.key } : {}),
       operationDelayMs: opts.operationDelayMs ?? 50,
       now,
-      log: (rec) => log?.({ time: new Date(now()).toISOString(), component: "reference-backends", ...rec }),
+      log: record,
       baseUrl: () => url,
     }),
   );
@@ -104,8 +135,10 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       server.close(() => {
         clearTimeout(force);
-        store.close();
-        resolve();
+        void tasks.drain(TASKS_GRACE_MS).then(() => {
+          store.close();
+          resolve();
+        });
       });
       server.closeIdleConnections();
     });

@@ -82,6 +82,7 @@ export class ProviderProfile {
   readonly name: string;
   readonly canPause: boolean;
   readonly canBackup: boolean;
+  readonly canRecoverToTime: boolean;
   private readonly entry: ApiProvider;
   private readonly checkConfig: Check;
   private readonly checkSecrets: Check;
@@ -93,6 +94,7 @@ export class ProviderProfile {
     this.name = entry.name;
     this.canPause = entry.capabilities?.pause === true;
     this.canBackup = entry.capabilities?.backups === true;
+    this.canRecoverToTime = this.canBackup && entry.capabilities?.pointInTimeRecovery === true;
     this.checkConfig = compile(entry.configSchema);
     this.checkSecrets = compile(entry.secretsSchema);
     for (const plan of entry.plans) {

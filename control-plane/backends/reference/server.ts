@@ -6,14 +6,26 @@
  * relative to `/api/v1/<provider>`):
  *
  *   GET    ""                       200 [ids]
- *   GET    ""?id=A&id=B             200 {A: {plan: {parameters}, config, details, pause}, ...}
+ *   GET    ""?id=A&id=B             200 {A: {plan: {parameters}, config, details, pause, error?}, ...}
  *   POST   ""                       201 {id}; 409 if it exists; 400 bad envelope; 422 against the schemas
  *                                   (EXTENSION: `pause: true` creates the service paused)
+ *                                   `recoverFrom: {id, config, secrets}` restores a backup's data set,
+ *                                   `recoverFrom: {msId, time, config, secrets}` the data set service
+ *                                   msId had at `time` (ISO 8601 or ms since the epoch), for providers
+ *                                   with pointInTimeRecovery (EXTENSION: `msId` next to `id` names the
+ *                                   service the backup was taken of). The service stays provisioning
+ *                                   until the data set is restored; a failure is its `error`.
  *   PATCH  /ID                      204; 404 unknown; 400 when body id != path id; 422 against the schemas
  *   DELETE /ID                      204; 404 unknown
- *   PUT    /backups/BID             handed to the Backups seam (501 for now)
- *   POST   /backups/BID/status      handed to the Backups seam (501 for now)
- *   DELETE /backups/BID             handed to the Backups seam (501 for now)
+ *   PUT    /backups/BID             202; the backup is uploaded in the background (./store-backups.ts)
+ *   POST   /backups/BID/status      200 {exists, error?}
+ *   DELETE /backups/BID             202; the object is deleted in the background
+ *
+ * Backup calls: 400 without msId or teamId, 404 on PUT for a service the
+ * backend does not hold and on status for a backup neither it nor the store
+ * knows, 409 for a backup id used by another service, 422 when the backup
+ * store's config or secrets are incomplete, 501 for a provider without
+ * backups. Status and DELETE work for services already deleted (retention).
  *
  * EXTENSION of the GET answer: `pause` at the top level is the pause state the
  * backend has reached (not the requested one), so a control plane can tell
@@ -23,7 +35,8 @@
  * 400 is a malformed request (not JSON, a missing id or team, a section of the
  * wrong type); 422 is a well-formed request that breaks the provider's schemas
  * or an update constraint (`x-update-constraint`); 501 asks for what the
- * provider cannot do (pausing s3, backups for now, recovery from a backup).
+ * provider cannot do (pausing s3, backups of redis, point-in-time recovery
+ * where the provider has none).
  *
  * Data endpoint (same key; not a contract call, so faults do not touch it):
  *
@@ -35,20 +48,30 @@
  * provider?} (replaces the settings; 200 with them) and DELETE (204) on
  * `/admin/faults`. At the root and without a key: `GET /health`, `GET /ready`.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BackupRequest, Backups } from "./backups";
+import { BackupStoreError } from "./backup-store";
+import {
+  type BackupRequest,
+  type Backups,
+  RecoveryError,
+  type RecoveryRequest,
+  type RecoverySource,
+} from "./backups";
 import { type FaultInjector, parseFaultSettings } from "./faults";
 import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./lifecycle";
 import type { PlanInput, ProviderProfile, UpdateInput } from "./providers";
 import type { ReferenceStore, StoredService } from "./store";
+import type { Tasks } from "./tasks";
 
 export interface ServerDeps {
   store: ReferenceStore;
   profiles: ReadonlyMap<string, ProviderProfile>;
   faults: FaultInjector;
   backups: Backups;
+  /** Work done after answering (recoveries), so a shutdown can wait for it. */
+  tasks: Tasks;
   /** Every call but /health and /ready must carry it; no key means no check. */
   key?: string;
   operationDelayMs: number;
@@ -77,6 +100,8 @@ const MAX_BODY_BYTES = 1 << 20;
 const MAX_ID_LENGTH = 255;
 const MAX_KEY_LENGTH = 1024;
 const SUBDOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** The due time of a service waiting for its data set: provisioning ends when the recovery does. */
+const RECOVERING_DUE = Number.MAX_SAFE_INTEGER;
 
 export function requestHandler(deps: ServerDeps): http.RequestListener {
   return (req, res) => {
@@ -223,6 +248,7 @@ function view(deps: ServerDeps, profile: ProviderProfile, s: StoredService, now:
       dataUrl: dataUrl(deps, profile, s.id),
     }),
     pause: state.observed?.pause ?? false,
+    ...(s.recoveryError === undefined ? {} : { error: s.recoveryError }),
   };
 }
 
@@ -231,10 +257,10 @@ function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer
   const id = serviceId(body.id);
   const teamId = positiveTeamId(body.teamId);
   const customSubdomain = subdomain(body.customSubdomain) ?? undefined;
-  if (body.recoverFrom !== undefined && body.recoverFrom !== null) {
-    // The seam for recovery sits with backups: a later change restores the data set here.
-    return fail(501, "recovery from backups not implemented yet");
-  }
+  const recovery =
+    body.recoverFrom === undefined || body.recoverFrom === null
+      ? undefined
+      : recoveryRequest(profile, id, teamId, body.recoverFrom);
   const pause = body.pause ?? false;
   if (typeof pause !== "boolean") return fail(400, "pause must be a boolean");
   if (pause && !profile.canPause) return fail(501, `provider ${profile.name} cannot be paused`);
@@ -246,20 +272,123 @@ function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer
     ...(customSubdomain === undefined ? {} : { customSubdomain }),
   });
   if (!("spec" in resolved)) return fail(422, resolved.problems.join("; "));
+  if (recovery) {
+    const refused = deps.backups.checkRecovery(recovery);
+    if (refused) return refused;
+  }
 
   const now = deps.now();
   const state = provision(resolved.spec, now, deps.operationDelayMs);
+  const recoveryToken = recovery ? randomUUID() : undefined;
+  if (recovery) state.dueAt = RECOVERING_DUE;
   const created = deps.store.transaction(() => {
     if (deps.store.get(profile.name, id)) return false;
     deps.store.insert(
-      { ...state, provider: profile.name, id, teamId, secrets: resolved.secrets, createdAt: now },
+      {
+        ...state,
+        provider: profile.name,
+        id,
+        teamId,
+        secrets: resolved.secrets,
+        createdAt: now,
+        ...(recoveryToken ? { recoveryToken } : {}),
+      },
       now,
     );
     return true;
   });
   if (!created) return fail(409, `service ${id} already exists`);
-  deps.log({ level: "info", msg: "service created", provider: profile.name, id, teamId, phase: state.phase });
+  deps.log({
+    level: "info",
+    msg: "service created",
+    provider: profile.name,
+    id,
+    teamId,
+    phase: state.phase,
+    ...(recovery ? { recoverFrom: recovery.source.kind } : {}),
+  });
+  if (recovery && recoveryToken) startRecovery(deps, recovery, recoveryToken);
   return { status: 201, body: { id } };
+}
+
+/** Reads `recoverFrom`; throws the answer refusing it. */
+function recoveryRequest(profile: ProviderProfile, id: string, teamId: number, v: unknown): RecoveryRequest {
+  const r = values(v, "recoverFrom")!;
+  if (!profile.canBackup) throw new HttpError(501, `provider ${profile.name} has no backups to recover from`);
+  const msId = r.msId ?? undefined;
+  if (msId !== undefined && (typeof msId !== "string" || msId === "")) {
+    throw new HttpError(400, "recoverFrom.msId must be a non-empty string");
+  }
+  let source: RecoverySource;
+  if (r.id !== undefined && r.id !== null) {
+    if (typeof r.id !== "string" || r.id === "")
+      throw new HttpError(400, "recoverFrom.id must be a non-empty string");
+    source = { kind: "backup", backupId: r.id, ...(msId === undefined ? {} : { msId }) };
+  } else if (msId !== undefined && r.time !== undefined && r.time !== null) {
+    if (!profile.canRecoverToTime) {
+      throw new HttpError(501, `provider ${profile.name} has no point-in-time recovery`);
+    }
+    source = { kind: "time", msId, time: pointInTime(r.time) };
+  } else {
+    throw new HttpError(400, "recoverFrom needs id (a backup) or msId and time (a point in time)");
+  }
+  return {
+    provider: profile.name,
+    serviceId: id,
+    teamId,
+    source,
+    config: values(r.config, "recoverFrom.config") ?? {},
+    secrets: values(r.secrets, "recoverFrom.secrets") ?? {},
+  };
+}
+
+/** An ISO 8601 date-time, or milliseconds since the epoch. */
+function pointInTime(v: unknown): number {
+  const ms = typeof v === "string" ? Date.parse(v) : Number.isSafeInteger(v) ? (v as number) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new HttpError(
+      400,
+      "recoverFrom.time must be an ISO 8601 date-time or milliseconds since the epoch",
+    );
+  }
+  return ms;
+}
+
+/**
+ * Restores the new service's data set in the background; provisioning ends
+ * once it is in place. A failure becomes the service's `error` and the
+ * service never becomes ready.
+ */
+function startRecovery(deps: ServerDeps, req: RecoveryRequest, token: string): void {
+  void deps.tasks.run(async () => {
+    let data: Record<string, unknown>;
+    try {
+      data = await deps.backups.recover(req);
+    } catch (err) {
+      const known = err instanceof RecoveryError || err instanceof BackupStoreError;
+      // Only our own messages are shown; anything else is a bug, named but not echoed.
+      const reason = known ? err.message : "an internal error";
+      if (!known) {
+        deps.log({
+          level: "error",
+          msg: "recovery crashed",
+          error: err instanceof Error ? err.name : "unknown",
+        });
+      }
+      const error = `recovery failed: ${reason}`;
+      deps.store.failRecovery(req.provider, req.serviceId, token, error, deps.now());
+      deps.log({ level: "warn", msg: "recovery failed", provider: req.provider, id: req.serviceId, error });
+      return;
+    }
+    const done = deps.store.finishRecovery(req.provider, req.serviceId, token, data, deps.now());
+    deps.log({
+      level: "info",
+      msg: done ? "service recovered" : "recovery discarded: the service is gone or was created again",
+      provider: req.provider,
+      id: req.serviceId,
+      keys: Object.keys(data).length,
+    });
+  });
 }
 
 function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buffer): Answer {
@@ -291,6 +420,9 @@ function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buf
     if (!("spec" in resolved)) return fail(422, resolved.problems.join("; "));
     const secretsChanged = JSON.stringify(resolved.secrets) !== JSON.stringify(current.secrets);
     const next = request(current, resolved.spec, secretsChanged, now, deps.operationDelayMs);
+    // A service waiting for its data set stays provisioning whatever else changes.
+    if (current.recoveryToken !== undefined || current.recoveryError !== undefined)
+      next.dueAt = RECOVERING_DUE;
     deps.store.update({ ...current, ...next, secrets: resolved.secrets }, now);
     return next;
   });

@@ -9,7 +9,15 @@
  * - `data`: each service's key-value data set (the data a real server keeps on
  *   its volume); it survives pause, resume and restarts, and goes with delete.
  * - `data_changes`: every change to a data set, in order (time, key, value or
- *   deletion). Point-in-time recovery will replay it; nothing reads it yet.
+ *   deletion): the write-ahead log of the data set. Backups archive it and
+ *   point-in-time recovery replays it.
+ * - `backups`: the backups this backend took (where it wrote them, the log
+ *   position they cover, whether the upload is in flight, done or failed).
+ *   The objects themselves live in the team's S3-compatible store.
+ *
+ * A service being recovered from a backup carries `recovery_token` (the
+ * recovery in flight) or `recovery_error` (it failed); until it is recovered it
+ * stays provisioning.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -25,6 +33,41 @@ export interface StoredService extends ServiceState {
   teamId: number;
   secrets: Values;
   createdAt: number;
+  /** Set while the data set is being recovered from a backup: the recovery in flight. */
+  recoveryToken?: string;
+  /** Why the recovery failed; the service never becomes ready. */
+  recoveryError?: string;
+}
+
+/** A consistent cut of one service's data set and change log. */
+export interface DataSnapshot {
+  data: Record<string, unknown>;
+  /** The last change-log entry the data set includes (0: none yet). */
+  seq: number;
+  /** How many change-log entries the service has had up to `seq`. */
+  changeCount: number;
+  /** The entries after `fromSeq`, up to `seq`, oldest first. */
+  changes: DataChange[];
+}
+
+export type BackupState = "uploading" | "uploaded" | "failed" | "deleting" | "deleted";
+
+/** What the backend remembers of a backup it took (never the store's credentials). */
+export interface BackupRecord {
+  provider: string;
+  id: string;
+  serviceId: string;
+  teamId: number;
+  /** `s3://bucket/key`, for logs and to find the object again. */
+  location: string;
+  seq: number;
+  changeCount: number;
+  takenAt: number;
+  state: BackupState;
+  /** Whether the object was ever confirmed written: its archived log counts from then on. */
+  uploaded: boolean;
+  /** The last failure (upload or delete), safe to show. */
+  error?: string;
 }
 
 export interface DataChange {
@@ -46,6 +89,22 @@ interface ServiceRow {
   phase: string;
   due_at: number;
   created_at: number;
+  recovery_token: string | null;
+  recovery_error: string | null;
+}
+
+interface BackupRow {
+  provider: string;
+  id: string;
+  service_id: string;
+  team_id: number;
+  location: string;
+  seq: number;
+  change_count: number;
+  taken_at: number;
+  state: string;
+  uploaded: number;
+  error: string | null;
 }
 
 const MIGRATIONS: string[] = [
@@ -80,6 +139,24 @@ const MIGRATIONS: string[] = [
      deleted    INTEGER NOT NULL
    );
    CREATE INDEX data_changes_by_service ON data_changes (provider, service_id, seq);`,
+  `ALTER TABLE services ADD COLUMN recovery_token TEXT;
+   ALTER TABLE services ADD COLUMN recovery_error TEXT;
+   CREATE TABLE backups (
+     provider     TEXT NOT NULL,
+     id           TEXT NOT NULL,
+     service_id   TEXT NOT NULL,
+     team_id      INTEGER NOT NULL,
+     location     TEXT NOT NULL,
+     seq          INTEGER NOT NULL,
+     change_count INTEGER NOT NULL,
+     taken_at     INTEGER NOT NULL,
+     state        TEXT NOT NULL,
+     uploaded     INTEGER NOT NULL,
+     error        TEXT,
+     updated_at   INTEGER NOT NULL,
+     PRIMARY KEY (provider, id)
+   );
+   CREATE INDEX backups_by_service ON backups (provider, service_id, seq);`,
 ];
 
 export class ReferenceStore {
@@ -141,8 +218,9 @@ export class ReferenceStore {
   insert(s: StoredService, now: number): void {
     this.db
       .prepare(
-        `INSERT INTO services (provider, id, team_id, desired, observed, secrets, phase, due_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO services (provider, id, team_id, desired, observed, secrets, phase, due_at, created_at, updated_at,
+                               recovery_token, recovery_error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         s.provider,
@@ -155,6 +233,8 @@ export class ReferenceStore {
         s.dueAt,
         s.createdAt,
         now,
+        s.recoveryToken ?? null,
+        s.recoveryError ?? null,
       );
   }
 
@@ -184,6 +264,72 @@ export class ReferenceStore {
       return (
         this.db.prepare("DELETE FROM services WHERE provider = ? AND id = ?").run(provider, id).changes > 0
       );
+    });
+  }
+
+  /**
+   * Ends the recovery `token` of a service: its data set becomes `data` (each
+   * key written through the change log, so the recovered service's own log is
+   * complete from its start) and provisioning completes at `now`. False when
+   * the service is gone or no longer waits for this recovery.
+   */
+  finishRecovery(
+    provider: string,
+    id: string,
+    token: string,
+    data: Record<string, unknown>,
+    now: number,
+  ): boolean {
+    return this.transaction(() => {
+      const done = this.db
+        .prepare(
+          `UPDATE services SET recovery_token = NULL, recovery_error = NULL, due_at = ?, updated_at = ?
+           WHERE provider = ? AND id = ? AND recovery_token = ?`,
+        )
+        .run(now, now, provider, id, token).changes;
+      if (done === 0) return false;
+      this.db.prepare("DELETE FROM data WHERE provider = ? AND service_id = ?").run(provider, id);
+      for (const [key, value] of Object.entries(data)) this.putData(provider, id, key, value, now);
+      return true;
+    });
+  }
+
+  /** Records why the recovery `token` failed; the service stays provisioning. */
+  failRecovery(provider: string, id: string, token: string, error: string, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE services SET recovery_token = NULL, recovery_error = ?, updated_at = ?
+           WHERE provider = ? AND id = ? AND recovery_token = ?`,
+        )
+        .run(error, now, provider, id, token).changes > 0
+    );
+  }
+
+  /**
+   * After a restart no upload, deletion or recovery is in flight any more:
+   * those that were are marked failed, so a caller learns it and asks again.
+   */
+  failInterrupted(now: number): void {
+    this.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE services SET recovery_token = NULL, recovery_error = ?, updated_at = ?
+           WHERE recovery_token IS NOT NULL`,
+        )
+        .run(
+          "the recovery was interrupted by a restart of the backend; delete the service and create it again",
+          now,
+        );
+      this.db
+        .prepare("UPDATE backups SET state = 'failed', error = ?, updated_at = ? WHERE state = 'uploading'")
+        .run("the upload was interrupted by a restart of the backend; take the backup again", now);
+      this.db
+        .prepare(
+          `UPDATE backups SET state = CASE uploaded WHEN 1 THEN 'uploaded' ELSE 'failed' END, error = ?, updated_at = ?
+           WHERE state = 'deleting'`,
+        )
+        .run("the deletion was interrupted by a restart of the backend; delete the backup again", now);
     });
   }
 
@@ -233,13 +379,20 @@ export class ReferenceStore {
     });
   }
 
-  /** The change log of one service's data set, oldest first. */
-  dataChanges(provider: string, id: string): DataChange[] {
+  /** The change log of one service's data set after `afterSeq`, oldest first. */
+  dataChanges(provider: string, id: string, afterSeq = 0): DataChange[] {
     const rows = this.db
       .prepare(
-        "SELECT seq, at, key, value, deleted FROM data_changes WHERE provider = ? AND service_id = ? ORDER BY seq",
+        `SELECT seq, at, key, value, deleted FROM data_changes
+         WHERE provider = ? AND service_id = ? AND seq > ? ORDER BY seq`,
       )
-      .all(provider, id) as { seq: number; at: number; key: string; value: string | null; deleted: number }[];
+      .all(provider, id, afterSeq) as {
+      seq: number;
+      at: number;
+      key: string;
+      value: string | null;
+      deleted: number;
+    }[];
     return rows.map((r) => ({
       seq: r.seq,
       at: r.at,
@@ -249,6 +402,27 @@ export class ReferenceStore {
     }));
   }
 
+  /**
+   * The data set with its log position, and the log entries after `fromSeq`,
+   * read in one transaction so they agree.
+   */
+  snapshot(provider: string, id: string, fromSeq: number): DataSnapshot {
+    return this.transaction(() => {
+      const position = this.db
+        .prepare(
+          `SELECT COALESCE(MAX(seq), 0) AS seq, COUNT(*) AS count FROM data_changes
+           WHERE provider = ? AND service_id = ?`,
+        )
+        .get(provider, id) as { seq: number; count: number };
+      return {
+        data: this.readData(provider, id),
+        seq: position.seq,
+        changeCount: position.count,
+        changes: this.dataChanges(provider, id, fromSeq),
+      };
+    });
+  }
+
   private recordChange(provider: string, id: string, key: string, json: string | null, now: number): void {
     this.db
       .prepare(
@@ -256,6 +430,70 @@ export class ReferenceStore {
       )
       .run(provider, id, now, key, json, json === null ? 1 : 0);
   }
+
+  // ---------------------------------------------------------------- backups
+
+  backup(provider: string, id: string): BackupRecord | undefined {
+    const row = this.db.prepare("SELECT * FROM backups WHERE provider = ? AND id = ?").get(provider, id) as
+      | BackupRow
+      | undefined;
+    return row && backupFromRow(row);
+  }
+
+  /** Inserts or replaces the record of a backup. */
+  saveBackup(b: BackupRecord, now: number): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO backups
+           (provider, id, service_id, team_id, location, seq, change_count, taken_at, state, uploaded, error, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        b.provider,
+        b.id,
+        b.serviceId,
+        b.teamId,
+        b.location,
+        b.seq,
+        b.changeCount,
+        b.takenAt,
+        b.state,
+        b.uploaded ? 1 : 0,
+        b.error ?? null,
+        now,
+      );
+  }
+
+  /**
+   * The log position up to which a service's change log is archived in the
+   * store: the newest backup whose upload succeeded (deleting it later does
+   * not un-archive what later backups then started from). 0 when none.
+   */
+  archivedSeq(provider: string, serviceId: string): number {
+    const row = this.db
+      .prepare(
+        `SELECT COALESCE(MAX(seq), 0) AS seq FROM backups
+         WHERE provider = ? AND service_id = ? AND uploaded = 1`,
+      )
+      .get(provider, serviceId) as { seq: number };
+    return row.seq;
+  }
+}
+
+function backupFromRow(row: BackupRow): BackupRecord {
+  return {
+    provider: row.provider,
+    id: row.id,
+    serviceId: row.service_id,
+    teamId: row.team_id,
+    location: row.location,
+    seq: row.seq,
+    changeCount: row.change_count,
+    takenAt: row.taken_at,
+    state: row.state as BackupState,
+    uploaded: row.uploaded === 1,
+    ...(row.error === null ? {} : { error: row.error }),
+  };
 }
 
 function fromRow(row: ServiceRow): StoredService {
@@ -269,5 +507,7 @@ function fromRow(row: ServiceRow): StoredService {
     phase: row.phase as ServicePhase,
     dueAt: row.due_at,
     createdAt: row.created_at,
+    ...(row.recovery_token === null ? {} : { recoveryToken: row.recovery_token }),
+    ...(row.recovery_error === null ? {} : { recoveryError: row.recovery_error }),
   };
 }
