@@ -166,6 +166,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // The AWS SDK (backups) warns on every start that Node 20 support ends; the
+  // engines field already says what landform supports.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
