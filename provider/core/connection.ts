@@ -24,17 +24,23 @@ export function resolveConnection(
 ): Connection {
   const apiUrl = explicit.apiUrl || env.CS_API;
   const token = explicit.token || env.CS_TOKEN;
-  if (!apiUrl) throw new Error(`No Codesphere API URL: set it in ${where} or the CS_API environment variable`);
-  if (!token) throw new Error(`No Codesphere API token: set it in ${where} or the CS_TOKEN environment variable`);
+  if (!apiUrl)
+    throw new Error(`No Codesphere API URL: set it in ${where} or the CS_API environment variable`);
+  if (!token)
+    throw new Error(`No Codesphere API token: set it in ${where} or the CS_TOKEN environment variable`);
   return { apiUrl, token };
 }
 
 /** The team from the explicit setting, else CS_TEAM_ID; undefined when neither is set. */
-export function resolveTeamId(explicit: number | string | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
+export function resolveTeamId(
+  explicit: number | string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
   const raw = explicit ?? env.CS_TEAM_ID;
   if (raw === undefined || raw === "") return undefined;
   const n = typeof raw === "number" ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`team id must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`team id must be a non-negative integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 

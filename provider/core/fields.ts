@@ -351,6 +351,12 @@ export interface ServiceSpec {
   recoverFrom?: schemas.RecoverFrom;
 }
 
+/** Settings of the IaC resource itself (rule `state`): compared, never sent. */
+export interface LocalSettings {
+  adopt?: unknown;
+  timeouts?: unknown;
+}
+
 export interface PlannedChanges {
   /** API paths whose change needs a new service. Empty: the service stays. */
   replaces: string[];
@@ -374,8 +380,8 @@ type JsonSchema = Record<string, unknown>;
  * `timeouts`) are compared when present on the objects.
  */
 export function planChanges(
-  old: Partial<ServiceSpec> & Record<string, unknown>,
-  next: Partial<ServiceSpec> & Record<string, unknown>,
+  old: Partial<ServiceSpec> & LocalSettings,
+  next: Partial<ServiceSpec> & LocalSettings,
   provider: schemas.Provider | undefined,
   options: DiffOptions = {},
 ): PlannedChanges {
@@ -421,14 +427,7 @@ export function planChanges(
       for (const key of ["intervalH", "deleteRetentionDays"] as const) {
         if (differs(a[key], b[key])) note(`backups.${key}`, false);
       }
-      compareValues(
-        "backups.config",
-        a.config,
-        b.config,
-        provider?.backups?.configSchema,
-        note,
-        unknown,
-      );
+      compareValues("backups.config", a.config, b.config, provider?.backups?.configSchema, note, unknown);
       compareValues("backups.secrets", a.secrets, b.secrets, undefined, note, unknown);
     }
   }
@@ -438,7 +437,7 @@ export function planChanges(
     note("recoverFrom", true);
   }
 
-  for (const path of ["adopt", "timeouts"]) {
+  for (const path of ["adopt", "timeouts"] as const) {
     if (path in next && differs(old[path], next[path])) note(path, false);
   }
 

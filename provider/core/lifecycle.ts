@@ -4,9 +4,9 @@
  * IaC engine: it speaks the SDK, never an engine's types.
  *
  * Waiting polls `GET /managed-services/{id}` through the SDK waiters with a
- * pause that grows with the time already waited (about 1/20 of it, between
- * 25 ms and 2 s): a service that is ready after one second is seen within
- * ~50 ms, one that takes ten minutes costs a request every two seconds.
+ * pause that grows with the time already waited (about 1/40 of it, between
+ * 10 ms and 2 s): a service that is ready after three seconds is seen within
+ * ~75 ms, one that takes ten minutes costs a request every two seconds.
  */
 import type { CodesphereClient } from "../../sdk/client";
 import { ConflictError, NotFoundError, RequestValidationError } from "../../sdk/errors";
@@ -15,6 +15,11 @@ import { type WaitTarget, WaitTimeoutError, waitForDeleted, waitForState } from 
 import type { PlannedChanges, ServiceSpec } from "./fields";
 import { CreateIntents } from "./intents";
 import { createRequest, updateRequest } from "./requests";
+
+const MIN_POLL_MS = 10;
+const MAX_POLL_MS = 2000;
+/** The lag after the target state stays under 1/LAG_DIVISOR of the time waited. */
+const LAG_DIVISOR = 40;
 
 // ---------------------------------------------------------------- deadlines
 
@@ -140,7 +145,8 @@ export class ManagedServiceLifecycle {
 
     if (options.adopt) {
       const existing = await this.findByName(spec.teamId, spec.name);
-      if (existing) return { service: await this.takeOver(existing, spec, deadline, options), origin: "adopted" };
+      if (existing)
+        return { service: await this.takeOver(existing, spec, deadline, options), origin: "adopted" };
     }
 
     // Read what an interrupted create may have left before `begin` replaces it.
@@ -171,7 +177,12 @@ export class ManagedServiceLifecycle {
         service = await this.waitFor(created.id, "synchronized", deadline, options.signal);
         await this.client.managedServices.update(created.id, { pause: true }, { signal: options.signal });
       }
-      service = await this.waitFor(created.id, spec.pause ? "paused" : "synchronized", deadline, options.signal);
+      service = await this.waitFor(
+        created.id,
+        spec.pause ? "paused" : "synchronized",
+        deadline,
+        options.signal,
+      );
       return { service, origin: "created" };
     } catch (error) {
       const latest = await this.client.managedServices.get(created.id).catch(() => created);
@@ -231,6 +242,7 @@ export class ManagedServiceLifecycle {
     await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs) =>
       waitForDeleted(this.client, id, {
         timeoutMs,
+        minDelayMs: MIN_POLL_MS,
         maxDelayMs,
         ...(options.signal ? { signal: options.signal } : {}),
         ...this.pollHook(),
@@ -239,7 +251,10 @@ export class ManagedServiceLifecycle {
   }
 
   /** The service as the API reports it, or undefined when it is gone (404 or deleted). */
-  async read(id: string, options: { signal?: AbortSignal } = {}): Promise<schemas.ManagedService | undefined> {
+  async read(
+    id: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<schemas.ManagedService | undefined> {
     try {
       const service = await this.client.managedServices.get(id, { signal: options.signal });
       return service.status.state === "deleted" ? undefined : service;
@@ -265,6 +280,7 @@ export class ManagedServiceLifecycle {
     return this.poll(deadline, (maxDelayMs, timeoutMs) =>
       waitForState(this.client, id, target, {
         timeoutMs,
+        minDelayMs: MIN_POLL_MS,
         maxDelayMs,
         ...(signal ? { signal } : {}),
         ...this.pollHook(),
@@ -273,18 +289,21 @@ export class ManagedServiceLifecycle {
   }
 
   /**
-   * Runs SDK waits in phases whose longest pause is about 1/20 of the time
+   * Runs SDK waits in phases whose longest pause is about 1/40 of the time
    * waited so far, so the lag after the target state stays proportional to
    * the operation. The last phase ends at the deadline and its timeout error
    * is the one the caller sees.
    */
-  private async poll<T>(deadline: number, wait: (maxDelayMs: number, timeoutMs: number) => Promise<T>): Promise<T> {
+  private async poll<T>(
+    deadline: number,
+    wait: (maxDelayMs: number, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
     const started = Date.now();
     for (;;) {
       const elapsed = Date.now() - started;
-      const maxDelayMs = Math.min(2000, Math.max(25, Math.round(elapsed / 20)));
+      const maxDelayMs = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, Math.round(elapsed / LAG_DIVISOR)));
       const remaining = deadline - Date.now();
-      const phaseMs = Math.max(1000, maxDelayMs * 20);
+      const phaseMs = Math.max(1000, maxDelayMs * LAG_DIVISOR);
       if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining));
       try {
         return await wait(maxDelayMs, phaseMs);

@@ -1,0 +1,246 @@
+/**
+ * What the ManagedService provider costs, in two measurements (these
+ * machines are noisy: compare ratios from one run, not numbers across runs):
+ *
+ *  1. `pulumi up` (and `pulumi destroy`) of N ManagedServices against
+ *     `landform serve` with zero backend latency, beside the same program
+ *     declaring N resources of a no-op dynamic provider, in alternating
+ *     rounds; the ratio of medians is what the provider adds (API calls,
+ *     waits, its process's work) over the engine's own per-resource cost.
+ *  2. The lag between a service turning synchronized (the control plane's
+ *     `ServiceSynchronized` event) and the provider's create returning, with
+ *     backend operations that take a given time: the waits poll, so this is
+ *     what polling costs.
+ *
+ * Run: npm run build && node dist/bench/pulumi-up.js [--count 50] [--rounds 3] [--lag-services 20]
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ensureTools } from "../cli/tools";
+import { CodesphereClient } from "../sdk";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "50" },
+    rounds: { type: "string", default: "3" },
+    "lag-services": { type: "string", default: "20" },
+  },
+});
+const COUNT = Number(values.count);
+const ROUNDS = Number(values.rounds);
+const LAG_SERVICES = Number(values["lag-services"]);
+const ROOT = path.resolve(__dirname, "..", "..");
+const TOKEN = "bench-token";
+
+function startControlPlane(
+  dataDir: string,
+  delayMs: number,
+): Promise<{ proc: ChildProcess; apiUrl: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, "dist", "cli", "main.js"),
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+        "--token",
+        `${TOKEN}=1`,
+        "--operation-delay-ms",
+        String(delayMs),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let buffer = "";
+    proc.stdout!.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (const line of buffer.split("\n")) {
+        try {
+          const rec = JSON.parse(line) as { msg?: string; apiUrl?: string };
+          if (rec.msg === "ready" && rec.apiUrl) resolve({ proc, apiUrl: rec.apiUrl });
+        } catch {
+          // not a JSON line yet
+        }
+      }
+    });
+    proc.once("exit", (code) => reject(new Error(`landform serve exited with ${code}`)));
+  });
+}
+
+const PULUMI_YAML =
+  "name: bench\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n";
+
+/** N ManagedServices (redis, the cheapest), named per round so soft-deleted names never clash. */
+function servicesProgram(): string {
+  return `"use strict";
+const { ManagedService } = require(${JSON.stringify(path.join(ROOT, "dist", "provider", "pulumi"))});
+const round = process.env.BENCH_ROUND;
+for (let i = 0; i < ${COUNT}; i++) {
+  new ManagedService("svc-" + i, {
+    name: "bench-" + round + "-" + i,
+    provider: { name: "redis", version: "v1" },
+    plan: { id: 0 },
+    secrets: { password: "bench-password-" + i },
+  });
+}
+`;
+}
+
+/** N resources of a dynamic provider that does nothing: the engine's own cost per resource. */
+function noopProgram(): string {
+  return `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const noop = {
+  async create(inputs) { return { id: inputs.name, outs: inputs }; },
+  async delete() {},
+};
+class Noop extends pulumi.dynamic.Resource {
+  constructor(name, args) { super(noop, name, args, {}, "bench", "Noop"); }
+}
+for (let i = 0; i < ${COUNT}; i++) {
+  new Noop("svc-" + i, { name: "bench-" + i, provider: { name: "redis", version: "v1" }, plan: { id: 0 } });
+}
+`;
+}
+
+function pulumi(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]): number {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(bin, [...args, "--non-interactive"], { cwd, env, encoding: "utf8" });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;
+}
+
+async function upVersusNoop(work: string, binDir: string): Promise<string> {
+  const cp = await startControlPlane(path.join(work, "data"), 0);
+  const dirs = { services: path.join(work, "services"), noop: path.join(work, "noop") };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+    PULUMI_BACKEND_URL: `file://${path.join(work, "backend")}`,
+    PULUMI_CONFIG_PASSPHRASE: "bench",
+    PULUMI_HOME: path.join(work, "home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    CS_API: cp.apiUrl,
+    CS_TOKEN: TOKEN,
+    CS_TEAM_ID: "1",
+  };
+  const bin = path.join(binDir, "pulumi");
+  try {
+    fs.mkdirSync(path.join(work, "backend"));
+    for (const [kind, dir] of Object.entries(dirs)) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), PULUMI_YAML);
+      fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "bench", "private": true }\n');
+      fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+      fs.writeFileSync(path.join(dir, "index.js"), kind === "services" ? servicesProgram() : noopProgram());
+      pulumi(bin, dir, env, ["stack", "init", kind]);
+    }
+    const results = {
+      services: { up: [] as number[], destroy: [] as number[] },
+      noop: { up: [] as number[], destroy: [] as number[] },
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const roundEnv = { ...env, BENCH_ROUND: String(round) };
+      // Alternate which goes first, so neither always runs on a warmer machine.
+      const order = round % 2 === 0 ? (["noop", "services"] as const) : (["services", "noop"] as const);
+      for (const kind of order) {
+        results[kind].up.push(pulumi(bin, dirs[kind], roundEnv, ["up", "--yes", "--skip-preview"]));
+      }
+      for (const kind of order) {
+        results[kind].destroy.push(pulumi(bin, dirs[kind], roundEnv, ["destroy", "--yes", "--skip-preview"]));
+      }
+    }
+    const row = (label: string, a: number[], b: number[]) =>
+      `${label.padEnd(10)} ${(median(a) / 1000).toFixed(2).padStart(10)} s ${(median(b) / 1000).toFixed(2).padStart(12)} s ${(median(a) / median(b)).toFixed(2).padStart(8)}`;
+    return (
+      `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
+      `${"".padEnd(10)} ${"services".padStart(12)} ${"no-op".padStart(14)} ${"ratio".padStart(8)}\n` +
+      `${row("up", results.services.up, results.noop.up)}\n` +
+      `${row("destroy", results.services.destroy, results.noop.destroy)}\n`
+    );
+  } finally {
+    cp.proc.kill("SIGTERM");
+  }
+}
+
+/**
+ * Calls the provider's create (the same function the Pulumi engine calls) for
+ * services whose backend takes `delayMs`, and compares its return with the
+ * control plane's ServiceSynchronized event.
+ */
+async function synchronizedToReturn(work: string, delayMs: number): Promise<number[]> {
+  const cp = await startControlPlane(path.join(work, `lag-${delayMs}`), delayMs);
+  const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
+  process.env.PULUMI_HOME = path.join(work, "home");
+  const provider = require(path.join(ROOT, "dist", "provider", "pulumi", "implementation.js")) as {
+    create(inputs: unknown): Promise<{ id: string }>;
+  };
+  try {
+    const lags = await Promise.all(
+      Array.from({ length: LAG_SERVICES }, async (_, i) => {
+        const { id } = await provider.create({
+          teamId: 1,
+          name: `lag-${delayMs}-${i}`,
+          provider: { name: "redis", version: "v1" },
+          plan: { id: 0 },
+          secrets: { password: `lag-password-${i}` },
+          pause: false,
+          __connection: { apiUrl: cp.apiUrl, token: TOKEN },
+        });
+        const returned = Date.now();
+        const { events } = await api.managedServices.events(id);
+        const synced = events.findLast((e) => e.eventName === "ServiceSynchronized");
+        if (!synced) throw new Error(`no ServiceSynchronized event for ${id}`);
+        return returned - Date.parse(synced.timestamp);
+      }),
+    );
+    return lags;
+  } finally {
+    await api.close();
+    cp.proc.kill("SIGTERM");
+  }
+}
+
+async function main(): Promise<void> {
+  const tools = await ensureTools();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-bench-pulumi-"));
+  try {
+    process.stdout.write(await upVersusNoop(work, tools.binDir));
+    process.stdout.write(
+      `\nsynchronized -> provider create returned, ${LAG_SERVICES} services at once\n` +
+        `${"backend op".padEnd(12)} ${"median".padStart(8)} ${"p90".padStart(8)} ${"max".padStart(8)}\n`,
+    );
+    for (const delayMs of [250, 1000, 3000]) {
+      const lags = await synchronizedToReturn(work, delayMs);
+      process.stdout.write(
+        `${`${delayMs} ms`.padEnd(12)} ${`${median(lags)} ms`.padStart(8)} ${`${percentile(lags, 90)} ms`.padStart(8)} ${`${Math.max(...lags)} ms`.padStart(8)}\n`,
+      );
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  // The provider module keeps keep-alive clients and a watchdog timer; nothing else is pending.
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
