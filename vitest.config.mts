@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["sdk/**/*.test.ts", "provider/**/*.test.ts", "control-plane/**/*.test.ts", "cli/**/*.test.ts"],
+          include: [
+            "sdk/**/*.test.ts",
+            "provider/**/*.test.ts",
+            "control-plane/**/*.test.ts",
+            "cli/**/*.test.ts",
+          ],
           testTimeout: 20_000,
         },
       },
