@@ -28,6 +28,9 @@ export const TERRAFORM_MIN_VERSION: Version = [1, 5, 0];
 /** The Terraform built when PATH has none that is recent enough (MPL-2.0). */
 export const TERRAFORM_BUILD_VERSION = "1.5.7";
 
+/** The S3-compatible server backups are written to in tests and by `npm start` (Apache-2.0). */
+export const VERSITYGW_VERSION = "v1.8.0";
+const VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw";
 const PULUMI_MODULE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi";
 const TERRAFORM_MODULE = "github.com/hashicorp/terraform";
 const VERSION_LDFLAG = `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI_VERSION}`;
@@ -52,12 +55,14 @@ export interface ToolsOptions {
 }
 
 export interface Tools {
-  /** Holds pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs and terraform. */
+  /** Holds pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs, terraform and versitygw. */
   binDir: string;
   pulumi: string;
   terraform: string;
   /** The Terraform CLI configuration (TF_CLI_CONFIG_FILE) that installs landform's provider from its mirror. */
   terraformConfig: string;
+  /** versitygw, an S3-compatible server (backups of the reference backends go there). */
+  versitygw: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -162,6 +167,9 @@ interface Layout {
   binDir: string;
   /** `<root>/terraform-1.5.7-<hash>`: a built Terraform, when one is needed. */
   terraformDir: string;
+  s3Src: string;
+  /** `<root>/versitygw-v1.8.0-<hash>`: the built S3 server. */
+  versitygwDir: string;
 }
 
 function layout(opts: ToolsOptions, env: NodeJS.ProcessEnv): Layout {
@@ -171,7 +179,8 @@ function layout(opts: ToolsOptions, env: NodeJS.ProcessEnv): Layout {
   );
   const pulumiSrc = path.join(src, "pulumi");
   const terraformSrc = path.join(src, "terraform");
-  for (const dir of [pulumiSrc, terraformSrc]) {
+  const s3Src = path.join(src, "s3");
+  for (const dir of [pulumiSrc, terraformSrc, s3Src]) {
     if (!fs.existsSync(path.join(dir, "go.mod"))) {
       throw new ToolsError(`missing ${path.join(dir, "go.mod")}: landform's tools/ folder is incomplete`);
     }
@@ -185,6 +194,8 @@ function layout(opts: ToolsOptions, env: NodeJS.ProcessEnv): Layout {
     keyDir,
     binDir: path.join(keyDir, "bin"),
     terraformDir: path.join(root, `terraform-${TERRAFORM_BUILD_VERSION}-${hashSources(terraformSrc)}`),
+    s3Src,
+    versitygwDir: path.join(root, `versitygw-${VERSITYGW_VERSION}-${hashSources(s3Src)}`),
   };
 }
 
@@ -501,6 +512,30 @@ async function ensureTerraform(
   return link;
 }
 
+async function buildVersitygw(ctx: BuildContext, l: Layout): Promise<string> {
+  const built = path.join(l.versitygwDir, "versitygw");
+  if (isRegularFile(built)) return built;
+  fs.mkdirSync(l.versitygwDir, { recursive: true });
+  await withLock(l.versitygwDir, ctx.progress, async () => {
+    if (isRegularFile(built)) return;
+    ctx.progress(
+      `building versitygw ${VERSITYGW_VERSION} from the Go module proxy (first time, a minute or two)…\n`,
+    );
+    await goBuild(ctx, l.s3Src, VERSITYGW_MODULE, built, `-s -w -X main.Version=${VERSITYGW_VERSION}`);
+  });
+  return built;
+}
+
+/**
+ * Only the S3-compatible server (for the backup suites and `npm start`),
+ * built if the cache lacks it; returns the binary's path.
+ */
+export async function ensureVersitygw(opts: ToolsOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const progress = opts.progress ?? ((t: string) => void process.stderr.write(t));
+  return buildVersitygw({ env, progress }, layout(opts, env));
+}
+
 /**
  * Makes sure the bin directory holds every tool, building what is missing.
  * Safe to call from several processes at once (they take turns).
@@ -523,7 +558,9 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<Tools> {
     // (`--terraform-config`). See cli/terraform-mirror.ts.
     const { ensureTerraformMirror } = await import("./terraform-mirror.js");
     const mirror = ensureTerraformMirror({ cacheRoot: l.root, packageDir: l.packageDir });
-    return { binDir: l.binDir, pulumi, terraform, terraformConfig: mirror.configFile };
+    const versitygw = path.join(l.binDir, "versitygw");
+    linkTo(versitygw, await buildVersitygw(ctx, l));
+    return { binDir: l.binDir, pulumi, terraform, terraformConfig: mirror.configFile, versitygw };
   });
 }
 
@@ -589,6 +626,13 @@ export async function checkTools(opts: ToolsOptions = {}): Promise<{ binDir: str
           ok: false,
           detail: missing(chooseTerraform(pathTerraform), `terraform ${TERRAFORM_BUILD_VERSION}`),
         },
+    isExecutable(bin("versitygw"))
+      ? { name: "versitygw", ok: true, detail: `${VERSITYGW_VERSION}${describeLink(bin("versitygw"))}` }
+      : {
+          name: "versitygw",
+          ok: false,
+          detail: missing({ kind: "build" }, `versitygw ${VERSITYGW_VERSION}`),
+        },
   ];
   return { binDir: l.binDir, tools };
 }
@@ -602,8 +646,9 @@ function formatStatus(binDir: string, tools: ToolStatus[]): string {
 const USAGE = `usage: landform tools [--path | --check | --terraform-config]
 
 Provides the pulumi CLI (${PULUMI_VERSION}), its Node.js language host and
-dynamic provider launcher, and terraform (>= ${TERRAFORM_MIN_VERSION.join(".")}) in one
-cached bin directory, building what PATH lacks from the Go module proxy.
+dynamic provider launcher, terraform (>= ${TERRAFORM_MIN_VERSION.join(".")}) and versitygw
+(${VERSITYGW_VERSION}, an S3-compatible server for backups) in one cached bin
+directory, building what PATH lacks from the Go module proxy.
 
   (no flag)  ensure every tool, then print a summary
   --path     ensure every tool, then print only the bin directory

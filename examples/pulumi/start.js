@@ -5,9 +5,8 @@
  * 1. Starts the reference control plane with embedded storage in
  *    .landform/control-plane (the data, the vault key and a development
  *    token survive restarts).
- * 2. Starts an S3-compatible backup store (versitygw) in .landform/s3 when
- *    its binary is in the landform tools cache or on PATH; without it the
- *    example runs without backups and says so.
+ * 2. Starts an S3-compatible backup store (versitygw, from `landform
+ *    tools`) in .landform/s3.
  * 3. Deploys the example stack (root Pulumi.yaml -> examples/pulumi) with the
  *    Pulumi CLI from `landform tools`: file backend in .landform/pulumi,
  *    passphrase in .landform/pulumi-passphrase, generated service passwords
@@ -28,7 +27,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const STATE = path.join(ROOT, ".landform");
 const STACK = "local";
 const { startControlPlane } = require(path.join(ROOT, "dist", "control-plane", "app.js"));
-const { ensureTools, findOnPath, toolsCacheRoot } = require(path.join(ROOT, "dist", "cli", "tools.js"));
+const { ensureTools } = require(path.join(ROOT, "dist", "cli", "tools.js"));
 
 /** @param {string} text */
 function say(text) {
@@ -46,29 +45,12 @@ function kept(name, make) {
 
 const randomSecret = () => crypto.randomBytes(18).toString("base64url");
 
-/** versitygw from the tools cache (built by the backup tests) or PATH. @returns {string | undefined} */
-function findVersitygw() {
-  const root = toolsCacheRoot();
-  if (fs.existsSync(root)) {
-    for (const dir of fs
-      .readdirSync(root)
-      .filter((d) => d.startsWith("versitygw-"))
-      .sort()
-      .reverse()) {
-      const bin = path.join(root, dir, "versitygw");
-      if (fs.existsSync(bin)) return bin;
-    }
-  }
-  return findOnPath("versitygw", process.env);
-}
-
 /**
  * Starts versitygw (posix backend) on a free port and makes the backup bucket.
- * @returns {Promise<{ endpoint: string; accessKey: string; secretKey: string; stop(): void } | undefined>}
+ * @param {string} bin
+ * @returns {Promise<{ endpoint: string; accessKey: string; secretKey: string; stop(): void }>}
  */
-async function startBackupStore() {
-  const bin = findVersitygw();
-  if (!bin) return undefined;
+async function startBackupStore(bin) {
   const dir = path.join(STATE, "s3");
   fs.mkdirSync(path.join(dir, "landform-backups"), { recursive: true });
   const accessKey = kept("s3-access-key", () => `landform-${crypto.randomBytes(4).toString("hex")}`);
@@ -108,14 +90,11 @@ async function main() {
   const token = /** @type {string} */ ([...cp.tokens.keys()][0]);
   say(`control plane: ${cp.url} (data in .landform/control-plane)`);
 
-  const store = await startBackupStore();
-  say(
-    store
-      ? `backup store:  ${store.endpoint} (versitygw, data in .landform/s3)`
-      : "backup store:  none (no versitygw in the tools cache or on PATH): the database runs without backups",
-  );
-
+  // The Pulumi CLI and the S3-compatible backup store, built once into the tools cache.
   const tools = await ensureTools();
+  const store = await startBackupStore(tools.versitygw);
+  say(`backup store:  ${store.endpoint} (versitygw, data in .landform/s3)`);
+
   const configFile = path.join(STATE, `Pulumi.${STACK}.yaml`);
   const env = {
     ...process.env,
@@ -183,19 +162,14 @@ async function main() {
   ]) {
     if (!(await isSet(key))) await set(key, randomSecret(), true);
   }
-  if (store) {
-    await pulumi(["config", "set", "--path", "backupStore.endpointUrl", store.endpoint], { quiet: true });
-    await pulumi(
-      ["config", "set", "--path", "backupStore.destinationPath", "s3://landform-backups/example"],
-      {
-        quiet: true,
-      },
-    );
-    await pulumi(["config", "set", "--path", "backupStore.accessKeyId", store.accessKey], { quiet: true });
-    await set("backupSecretKey", store.secretKey, true);
-  } else if (await isSet("backupStore")) {
-    await pulumi(["config", "rm", "backupStore"], { quiet: true });
-  }
+  const quiet = { quiet: true };
+  await pulumi(["config", "set", "--path", "backupStore.endpointUrl", store.endpoint], quiet);
+  await pulumi(
+    ["config", "set", "--path", "backupStore.destinationPath", "s3://landform-backups/example"],
+    quiet,
+  );
+  await pulumi(["config", "set", "--path", "backupStore.accessKeyId", store.accessKey], quiet);
+  await set("backupSecretKey", store.secretKey, true);
 
   say("\ndeploying the example stack (examples/pulumi) ...\n");
   await pulumi(["up", "--yes", "--skip-preview"]);
@@ -223,7 +197,7 @@ serving until Ctrl-C (everything stays in .landform/) ...`);
     if (stopping) return;
     stopping = true;
     say("\nstopping ...");
-    store?.stop();
+    store.stop();
     await cp.close();
     process.exit(0);
   };

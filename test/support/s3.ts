@@ -16,10 +16,10 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import { findOnPath, hashSources, packageRoot, toolsCacheRoot } from "../../cli/tools";
+import { ensureVersitygw as buildVersitygw, VERSITYGW_VERSION } from "../../cli/tools";
 
-export const VERSITYGW_VERSION = "v1.8.0";
-const VERSITYGW_PACKAGE = "github.com/versity/versitygw/cmd/versitygw";
+export { VERSITYGW_VERSION };
+
 const REGION = "us-east-1";
 
 export interface S3ServerOptions {
@@ -56,51 +56,13 @@ export class S3ServerError extends Error {
   override name = "S3ServerError";
 }
 
-/** Builds versitygw if the cache lacks it; returns the binary's path. */
+/** Builds versitygw if the tools cache lacks it (see cli/tools.ts); returns the binary's path. */
 export async function ensureVersitygw(progress: (text: string) => void = defaultProgress): Promise<string> {
-  const src = path.join(packageRoot(__dirname), "tools", "s3");
-  if (!fs.existsSync(path.join(src, "go.mod"))) throw new S3ServerError(`missing ${src}/go.mod`);
-  const dir = path.join(toolsCacheRoot(), `versitygw-${VERSITYGW_VERSION}-${hashSources(src)}`);
-  const bin = path.join(dir, "versitygw");
-  if (isFile(bin)) return bin;
-  fs.mkdirSync(dir, { recursive: true });
-  return withLock(dir, progress, async () => {
-    if (isFile(bin)) return bin;
-    const go = findOnPath("go", process.env);
-    if (!go) {
-      throw new S3ServerError(
-        "cannot build versitygw for the backup tests: no `go` on PATH. Install Go (1.25 or later) with " +
-          "the Go module proxy reachable, or put a built versitygw at " +
-          bin,
-      );
-    }
-    const tmp = `${bin}.tmp-${process.pid}`;
-    const args = [
-      "build",
-      "-mod=readonly",
-      "-buildvcs=false",
-      "-trimpath",
-      "-ldflags",
-      `-s -w -X main.Version=${VERSITYGW_VERSION}`,
-      "-o",
-      tmp,
-      VERSITYGW_PACKAGE,
-    ];
-    progress(
-      `building versitygw ${VERSITYGW_VERSION} from the Go module proxy (first time, about a minute)…\n`,
-    );
-    progress(`  (cd ${src} && go ${args.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" ")})\n`);
-    const started = Date.now();
-    const r = await run(go, args, src);
-    if (r.code !== 0) {
-      fs.rmSync(tmp, { force: true });
-      const tail = r.output.trim().split("\n").slice(-20).join("\n");
-      throw new S3ServerError(`go build of ${VERSITYGW_PACKAGE} failed (exit ${r.code}) in ${src}:\n${tail}`);
-    }
-    fs.renameSync(tmp, bin);
-    progress(`  built ${bin} in ${Math.round((Date.now() - started) / 1000)} s\n`);
-    return bin;
-  });
+  try {
+    return await buildVersitygw({ progress });
+  } catch (error) {
+    throw new S3ServerError(`cannot provide the S3 server for the backup tests: ${(error as Error).message}`);
+  }
 }
 
 /** Builds (once) and starts versitygw on a free loopback port with its own data folder. */
@@ -213,14 +175,6 @@ function defaultProgress(text: string): void {
   process.stderr.write(text);
 }
 
-function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -266,69 +220,5 @@ async function waitReady(
     return `not ready after 20 s: ${last}`;
   } finally {
     probe.destroy();
-  }
-}
-
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    let output = "";
-    const child = spawn(cmd, args, { cwd, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      output += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      output += d;
-    });
-    child.on("error", (err) => resolve({ code: null, output: output + String(err) }));
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
-/** A lock folder beside `dir`, so parallel test processes build once (the same scheme as cli/tools.ts). */
-async function withLock<T>(dir: string, progress: (t: string) => void, fn: () => Promise<T>): Promise<T> {
-  const lock = `${dir}.lock`;
-  const deadline = Date.now() + 30 * 60_000;
-  let told = false;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number(readOr(path.join(lock, "pid"), "NaN"));
-      if (Number.isInteger(owner) && !alive(owner)) {
-        fs.rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new S3ServerError(`timed out waiting for ${lock} (pid ${owner})`);
-      if (!told) {
-        progress(`waiting for another build of versitygw (pid ${owner})…\n`);
-        told = true;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return fallback;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
