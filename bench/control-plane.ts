@@ -10,13 +10,10 @@
  *
  * Run: npm run build && node dist/bench/control-plane.js [--services 1000] [--seconds 5] [--rounds 3]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { CodesphereClient, waitForState } from "../sdk";
+import { median, startNodeProcess, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -26,41 +23,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "64" },
   },
 });
-const ROOT = resolve(__dirname, "..", "..");
 const TOKEN = "bench-token";
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-}
-
-/** Starts a node process and waits for the JSON line carrying its URL. */
-function startChild(args: string[], field: "url"): Promise<Child> {
-  return new Promise((resolveChild, reject) => {
-    const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let buffer = "";
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) {
-        try {
-          const rec = JSON.parse(line) as { msg?: string; url?: string };
-          if (rec.msg === "ready" && rec[field]) {
-            // From here on the child's output is drained unread (its access log is not ours to parse).
-            proc.stdout!.off("data", onData);
-            proc.stdout!.resume();
-            return resolveChild({ proc, url: rec[field] });
-          }
-        } catch {
-          // not JSON
-        }
-      }
-    };
-    proc.stdout!.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
-  });
-}
 
 /** The baseline: node:http answering one precomputed buffer, nothing else. */
 const BARE_SERVER = `
@@ -87,26 +50,8 @@ async function rps(url: string, headers: Record<string, string>): Promise<number
   return result.requests.average;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-"));
-  const cli = join(ROOT, "dist", "cli", "main.js");
-  const cp = await startChild(
-    [
-      cli,
-      "serve",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--token",
-      `${TOKEN}=1`,
-      "--operation-delay-ms",
-      "0",
-    ],
-    "url",
-  );
+  const cp = await startServe(TOKEN, 0);
   const client = new CodesphereClient({ baseUrl: `${cp.url}/api`, token: TOKEN });
   try {
     // ---- 1: GET one service vs bare node:http with the same bytes
@@ -123,7 +68,7 @@ async function main(): Promise<void> {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     const body = await sample.text();
-    const bare = await startChild(["-e", BARE_SERVER, body], "url");
+    const bare = await startNodeProcess(["-e", BARE_SERVER, body]);
     const auth = { authorization: `Bearer ${TOKEN}` };
     const ours: number[] = [];
     const base: number[] = [];
@@ -131,7 +76,7 @@ async function main(): Promise<void> {
       base.push(await rps(`${bare.url}/`, auth));
       ours.push(await rps(`${cp.url}/api/managed-services/${svc.id}`, auth));
     }
-    bare.proc.kill();
+    await bare.stop();
     console.log(
       `GET /api/managed-services/{id} (${body.length} bytes, ${values.connections} connections, ${values.rounds}x${values.seconds}s interleaved)`,
     );
@@ -180,8 +125,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await client.close();
-    cp.proc.kill("SIGTERM");
-    rmSync(dataDir, { recursive: true, force: true });
+    await cp.stop();
   }
 }
 

@@ -14,13 +14,14 @@
  *
  * Run: npm run build && node dist/bench/pulumi-up.js [--count 50] [--rounds 3] [--lag-services 20]
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTools } from "../cli/tools";
 import { CodesphereClient } from "../sdk";
+import { median, ROOT, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -32,45 +33,7 @@ const { values } = parseArgs({
 const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
 const LAG_SERVICES = Number(values["lag-services"]);
-const ROOT = path.resolve(__dirname, "..", "..");
 const TOKEN = "bench-token";
-
-function startControlPlane(
-  dataDir: string,
-  delayMs: number,
-): Promise<{ proc: ChildProcess; apiUrl: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, "dist", "cli", "main.js"),
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        dataDir,
-        "--token",
-        `${TOKEN}=1`,
-        "--operation-delay-ms",
-        String(delayMs),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let buffer = "";
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split("\n")) {
-        try {
-          const rec = JSON.parse(line) as { msg?: string; apiUrl?: string };
-          if (rec.msg === "ready" && rec.apiUrl) resolve({ proc, apiUrl: rec.apiUrl });
-        } catch {
-          // not a JSON line yet
-        }
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`landform serve exited with ${code}`)));
-  });
-}
 
 const PULUMI_YAML =
   "name: bench\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n";
@@ -116,18 +79,13 @@ function pulumi(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;
 }
 
 async function upVersusNoop(work: string, binDir: string): Promise<string> {
-  const cp = await startControlPlane(path.join(work, "data"), 0);
+  const cp = await startServe(TOKEN, 0);
   const dirs = { services: path.join(work, "services"), noop: path.join(work, "noop") };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -176,7 +134,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       `${row("destroy", results.services.destroy, results.noop.destroy)}\n`
     );
   } finally {
-    cp.proc.kill("SIGTERM");
+    await cp.stop();
   }
 }
 
@@ -186,7 +144,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
  * control plane's ServiceSynchronized event.
  */
 async function synchronizedToReturn(work: string, delayMs: number): Promise<number[]> {
-  const cp = await startControlPlane(path.join(work, `lag-${delayMs}`), delayMs);
+  const cp = await startServe(TOKEN, delayMs);
   const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
   process.env.PULUMI_HOME = path.join(work, "home");
   const provider = require(path.join(ROOT, "dist", "provider", "pulumi", "implementation.js")) as {
@@ -214,7 +172,7 @@ async function synchronizedToReturn(work: string, delayMs: number): Promise<numb
     return lags;
   } finally {
     await api.close();
-    cp.proc.kill("SIGTERM");
+    await cp.stop();
   }
 }
 

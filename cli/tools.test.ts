@@ -135,6 +135,7 @@ describe("ensureTools", () => {
     script(bin, "pulumi", `echo ${PULUMI_VERSION}`);
     script(bin, "pulumi-language-nodejs", `echo ${PULUMI_VERSION}`);
     script(bin, "terraform", `echo "Terraform v${terraformVersion}"; echo "on linux_amd64"`);
+    script(bin, "versitygw", "echo versitygw");
     return bin;
   }
 
@@ -156,6 +157,7 @@ describe("ensureTools", () => {
       path.join(pathBin, "pulumi-language-nodejs"),
     );
     expect(fs.readlinkSync(tools.terraform)).toBe(path.join(pathBin, "terraform"));
+    expect(fs.readlinkSync(tools.versitygw)).toBe(path.join(pathBin, "versitygw"));
     const launcher = path.join(tools.binDir, "pulumi-resource-pulumi-nodejs");
     expect(fs.statSync(launcher).mode & 0o111).not.toBe(0);
     expect(progress.join("")).not.toMatch(/building/);
@@ -169,6 +171,7 @@ describe("ensureTools", () => {
       ["pulumi-language-nodejs", true],
       ["pulumi-resource-pulumi-nodejs", true],
       ["terraform", true],
+      ["versitygw", true],
     ]);
   });
 

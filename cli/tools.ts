@@ -559,7 +559,7 @@ export async function ensureTools(opts: ToolsOptions = {}): Promise<Tools> {
     const { ensureTerraformMirror } = await import("./terraform-mirror.js");
     const mirror = ensureTerraformMirror({ cacheRoot: l.root, packageDir: l.packageDir });
     const versitygw = path.join(l.binDir, "versitygw");
-    linkTo(versitygw, await buildVersitygw(ctx, l));
+    linkTo(versitygw, findOnPath("versitygw", env, l.root) ?? (await buildVersitygw(ctx, l)));
     return { binDir: l.binDir, pulumi, terraform, terraformConfig: mirror.configFile, versitygw };
   });
 }

@@ -1,0 +1,90 @@
+/**
+ * Child processes for the benchmarks. Their output goes to a file, not a
+ * pipe: a benchmark that blocks its own event loop (spawnSync of the Pulumi
+ * CLI, say) would otherwise let a pipe fill and stall the server it measures.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "..", "..", "..");
+export const CLI = join(ROOT, "dist", "cli", "main.js");
+
+export interface BenchProcess {
+  proc: ChildProcess;
+  /** The `url` of the process's `{"msg":"ready"}` line. */
+  url: string;
+  ready: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts `node ARGS` and waits for the JSON line `{"msg":"ready","url":...}` it prints. */
+export async function startNodeProcess(args: string[], timeoutMs = 60_000): Promise<BenchProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "landform-bench-log-"));
+  const logFile = join(dir, "output.log");
+  const fd = openSync(logFile, "w");
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readFileSync(logFile, "utf8");
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        if (rec.msg === "ready" && typeof rec.url === "string") {
+          return {
+            proc,
+            url: rec.url,
+            ready: rec,
+            stop: async () => {
+              if (proc.exitCode === null) {
+                const exited = new Promise((r) => proc.once("exit", r));
+                proc.kill("SIGTERM");
+                await exited;
+              }
+              rmSync(dir, { recursive: true, force: true });
+            },
+          };
+        }
+      } catch {
+        // a partial line
+      }
+    }
+    if (proc.exitCode !== null)
+      throw new Error(`node ${args.join(" ")} exited with ${proc.exitCode}:\n${text}`);
+    if (Date.now() > deadline) throw new Error(`node ${args.join(" ")} printed no ready line:\n${text}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** `landform serve` on a free port with its own data dir, a token for team 1 and the given backend delay. */
+export async function startServe(
+  token: string,
+  operationDelayMs: number,
+): Promise<BenchProcess & { apiUrl: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-data-"));
+  const p = await startNodeProcess([
+    CLI,
+    "serve",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--token",
+    `${token}=1`,
+    "--operation-delay-ms",
+    String(operationDelayMs),
+  ]);
+  return {
+    ...p,
+    apiUrl: String(p.ready.apiUrl),
+    stop: async () => {
+      await p.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
