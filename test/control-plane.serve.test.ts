@@ -15,7 +15,7 @@ let token = "";
 
 beforeAll(async () => {
   cp = await ServedControlPlane.start({ operationDelayMs: 20 });
-  token = /export CS_TOKEN=(\S+)/.exec(cp.output)?.[1] ?? "";
+  token = (await cp.waitForOutput(/export CS_TOKEN=(\S+)/))[1] ?? "";
 });
 
 afterAll(async () => {

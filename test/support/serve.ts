@@ -128,6 +128,17 @@ export class ServedControlPlane {
     await this.launch();
   }
 
+  /** Waits until the process has printed something matching `pattern` (stdout and stderr arrive independently). */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(this.output);
+      if (match) return match;
+      if (Date.now() > deadline) throw new Error(`landform serve never printed ${pattern}:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Moves the control plane's clock forward (needs testClock). */
   async advanceClock(ms: number): Promise<void> {
     const res = await fetch(`${this.url}/_landform/clock`, {
