@@ -3,6 +3,7 @@
  * client over undici, typed errors, and waiters.
  */
 
+export * as catalog from "./catalog";
 export {
   type ClientOptions,
   CodesphereClient,

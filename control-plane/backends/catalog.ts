@@ -27,8 +27,9 @@ type Plan = ApiProvider["plans"][number];
  * - `minor-upgrade-only`: a "MAJOR.MINOR" version that may move to a newer
  *   minor of the same major, never down and never to another major.
  */
-export const UPDATE_CONSTRAINTS = ["immutable", "increase-only", "minor-upgrade-only"] as const;
-export type UpdateConstraint = (typeof UPDATE_CONSTRAINTS)[number];
+export { UPDATE_CONSTRAINTS, type UpdateConstraint } from "../../sdk/catalog";
+
+import type { UpdateConstraint } from "../../sdk/catalog";
 
 /**
  * EXTENSION: what a reference backend reports in `details.phase`. An operation

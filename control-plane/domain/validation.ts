@@ -7,10 +7,10 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import { constraintBreach, constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
 import type * as schemas from "../../sdk/schemas";
 import { badRequest } from "./types";
 
-export type UpdateConstraint = "immutable" | "increase-only" | "minor-upgrade-only";
 type JsonSchema = Record<string, unknown>;
 
 const ajv = new Ajv2020({ strict: false, allErrors: true, useDefaults: true });
@@ -68,22 +68,6 @@ export function checkAgainstSchema(field: string, schema: JsonSchema | undefined
   }
 }
 
-export function constraintOf(schema: unknown): UpdateConstraint | undefined {
-  const c = (schema as JsonSchema | undefined)?.["x-update-constraint"];
-  return c === "immutable" || c === "increase-only" || c === "minor-upgrade-only" ? c : undefined;
-}
-
-/** The per-property sub-schemas of an object schema. */
-export function propertiesOf(schema: unknown): Record<string, JsonSchema> {
-  const props = (schema as JsonSchema | undefined)?.properties;
-  return props && typeof props === "object" ? (props as Record<string, JsonSchema>) : {};
-}
-
-function minorParts(v: unknown): [number, number] | undefined {
-  const m = /^v?(\d+)(?:\.(\d+))?/.exec(String(v));
-  return m ? [Number(m[1]), Number(m[2] ?? 0)] : undefined;
-}
-
 /** Throws when changing `before` to `after` breaks `constraint`; `field` names it in the message. */
 export function checkUpdateConstraint(
   field: string,
@@ -92,30 +76,20 @@ export function checkUpdateConstraint(
   after: unknown,
   secret = false,
 ): void {
-  if (!constraint || JSON.stringify(before) === JSON.stringify(after)) return;
   const shown = (v: unknown) => (secret ? "(secret)" : JSON.stringify(v));
-  switch (constraint) {
-    case "immutable":
+  switch (constraintBreach(constraint, before, after)) {
+    case "changed":
       throw badRequest(
         `${field}: is immutable (x-update-constraint: immutable) and cannot change from ${shown(before)} to ${shown(after)}; create a new service instead`,
       );
-    case "increase-only":
-      if (typeof before === "number" && typeof after === "number" && after < before) {
-        throw badRequest(
-          `${field}: can only increase (x-update-constraint: increase-only), from ${before} to ${after} is a decrease`,
-        );
-      }
-      return;
-    case "minor-upgrade-only": {
-      const a = minorParts(before);
-      const b = minorParts(after);
-      if (!a || !b || a[0] !== b[0] || b[1] < a[1]) {
-        throw badRequest(
-          `${field}: allows only minor upgrades within the same major version (x-update-constraint: minor-upgrade-only), not ${shown(before)} to ${shown(after)}`,
-        );
-      }
-      return;
-    }
+    case "decreased":
+      throw badRequest(
+        `${field}: can only increase (x-update-constraint: increase-only), from ${before} to ${after} is a decrease`,
+      );
+    case "not a minor upgrade":
+      throw badRequest(
+        `${field}: allows only minor upgrades within the same major version (x-update-constraint: minor-upgrade-only), not ${shown(before)} to ${shown(after)}`,
+      );
   }
 }
 

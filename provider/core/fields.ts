@@ -19,6 +19,7 @@
  * sides (see ./fingerprints), never a secret in one place and its hash in the
  * other.
  */
+import { constraintBreach, constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
 import type * as schemas from "../../sdk/schemas";
 
 /** What a change of the field does to the service. */
@@ -369,7 +370,6 @@ export interface DiffOptions {
   isUnknown?: (value: unknown) => boolean;
 }
 
-type UpdateConstraint = "immutable" | "increase-only" | "minor-upgrade-only";
 type JsonSchema = Record<string, unknown>;
 
 /**
@@ -475,33 +475,13 @@ export function replacesUnderConstraint(
   after: unknown,
   unknown: (v: unknown) => boolean = () => false,
 ): boolean {
-  if (!constraint) return false;
   if (constraint === "immutable") return true;
   // Whether an unknown value grows or stays within a major is decided when it is known.
   if (unknown(after) || before === undefined || after === undefined) return false;
-  if (constraint === "increase-only") {
-    return typeof before === "number" && typeof after === "number" && after < before;
-  }
-  const a = majorMinor(before);
-  const b = majorMinor(after);
-  return !a || !b || a[0] !== b[0] || b[1] < a[1];
+  return constraintBreach(constraint, before, after) !== undefined;
 }
 
-/** The `x-update-constraint` of a JSON Schema, if it is one we know. */
-export function constraintOf(schema: unknown): UpdateConstraint | undefined {
-  const c = (schema as JsonSchema | undefined)?.["x-update-constraint"];
-  return c === "immutable" || c === "increase-only" || c === "minor-upgrade-only" ? c : undefined;
-}
-
-export function propertiesOf(schema: unknown): Record<string, JsonSchema> {
-  const props = (schema as JsonSchema | undefined)?.properties;
-  return props && typeof props === "object" ? (props as Record<string, JsonSchema>) : {};
-}
-
-function majorMinor(v: unknown): [number, number] | undefined {
-  const m = /^v?(\d+)(?:\.(\d+))?/.exec(String(v));
-  return m ? [Number(m[1]), Number(m[2] ?? 0)] : undefined;
-}
+export { constraintOf, propertiesOf };
 
 function keysOf(a: object | undefined, b: object | undefined): string[] {
   return [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].sort();

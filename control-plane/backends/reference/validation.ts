@@ -6,9 +6,14 @@
  * Messages name the field and the rule and never echo a value, so a secret
  * that breaks a rule is not repeated in the answer or the log.
  */
-import { isDeepStrictEqual } from "node:util";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
-import { UPDATE_CONSTRAINTS, type UpdateConstraint } from "../catalog";
+import {
+  constraintBreach,
+  constraintOf,
+  propertiesOf,
+  UPDATE_CONSTRAINTS,
+  type UpdateConstraint,
+} from "../../../sdk/catalog";
 import type { Values } from "./lifecycle";
 
 export type JsonSchema = Record<string, unknown>;
@@ -50,23 +55,15 @@ function describe(e: ErrorObject, section: string): string {
   }
 }
 
-export function propertiesOf(schema: JsonSchema): Record<string, JsonSchema> {
-  const props = schema.properties;
-  return props && typeof props === "object" ? (props as Record<string, JsonSchema>) : {};
-}
-
 /** `values` with every missing top-level property that has a default filled in. */
+export { constraintOf, propertiesOf };
+
 export function withDefaults(schema: JsonSchema, values: Values): Values {
   const out: Values = { ...values };
   for (const [name, prop] of Object.entries(propertiesOf(schema))) {
     if (out[name] === undefined && prop.default !== undefined) out[name] = structuredClone(prop.default);
   }
   return out;
-}
-
-export function constraintOf(schema: JsonSchema): UpdateConstraint | undefined {
-  const c = schema["x-update-constraint"];
-  return (UPDATE_CONSTRAINTS as readonly unknown[]).includes(c) ? (c as UpdateConstraint) : undefined;
 }
 
 /** Whether changing `field` from `before` to `after` breaks `constraint`; the message when it does. */
@@ -76,24 +73,15 @@ export function constraintViolation(
   before: unknown,
   after: unknown,
 ): string | undefined {
-  if (constraint === undefined || isDeepStrictEqual(before, after)) return undefined;
-  switch (constraint) {
-    case "immutable":
+  switch (constraintBreach(constraint, before, after)) {
+    case "changed":
       return `${field}: cannot change after create (immutable)`;
-    case "increase-only":
-      if (typeof before === "number" && typeof after === "number" && after < before) {
-        return `${field}: may only increase (increase-only)`;
-      }
+    case "decreased":
+      return `${field}: may only increase (increase-only)`;
+    case "not a minor upgrade":
+      return `${field}: may only move to a newer minor version of the same major version (minor-upgrade-only)`;
+    default:
       return undefined;
-    case "minor-upgrade-only": {
-      const from = majorMinor(before);
-      const to = majorMinor(after);
-      if (!from || !to) return undefined; // the schema check reports malformed versions
-      if (to.major !== from.major || to.minor < from.minor) {
-        return `${field}: may only move to a newer minor version of the same major version (minor-upgrade-only)`;
-      }
-      return undefined;
-    }
   }
 }
 
@@ -110,9 +98,4 @@ export function updateViolations(
     if (v) problems.push(v);
   }
   return problems;
-}
-
-function majorMinor(v: unknown): { major: number; minor: number } | undefined {
-  const m = typeof v === "string" ? /^(\d+)\.(\d+)/.exec(v) : null;
-  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
 }
