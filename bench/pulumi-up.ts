@@ -28,6 +28,8 @@ const { values } = parseArgs({
     count: { type: "string", default: "50" },
     rounds: { type: "string", default: "3" },
     "lag-services": { type: "string", default: "20" },
+    /** Passed to `pulumi up --parallel` (0: the CLI's default). */
+    parallel: { type: "string", default: "0" },
   },
 });
 const COUNT = Number(values.count);
@@ -119,7 +121,10 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       // Alternate which goes first, so neither always runs on a warmer machine.
       const order = round % 2 === 0 ? (["noop", "services"] as const) : (["services", "noop"] as const);
       for (const kind of order) {
-        results[kind].up.push(pulumi(bin, dirs[kind], roundEnv, ["up", "--yes", "--skip-preview"]));
+        const parallel = Number(values.parallel) > 0 ? ["--parallel", String(values.parallel)] : [];
+        results[kind].up.push(
+          pulumi(bin, dirs[kind], roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
+        );
       }
       for (const kind of order) {
         results[kind].destroy.push(pulumi(bin, dirs[kind], roundEnv, ["destroy", "--yes", "--skip-preview"]));

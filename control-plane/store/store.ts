@@ -195,6 +195,7 @@ export class Store {
         this.onServiceChange(id);
       }
       this.indexNames();
+      this.catalog = undefined;
       throw error;
     } finally {
       this.pendingSnapshot = undefined;
@@ -211,14 +212,23 @@ export class Store {
 
   // ---------------------------------------------------------------- providers
 
-  providers(): StoredProvider[] {
-    return this.stmts.providers.all().map((row) => ({
+  /**
+   * The catalog, parsed once and kept until a provider changes: callers get
+   * the same objects each time, so what they derive from them (compiled JSON
+   * Schemas) can be cached by identity. Treat them as read-only.
+   */
+  providers(): readonly StoredProvider[] {
+    this.catalog ??= this.stmts.providers.all().map((row) => ({
       entry: JSON.parse(row.entry) as schemas.Provider,
       scope: JSON.parse(row.scope) as schemas.ProviderScope,
       builtin: row.builtin === 1,
     }));
+    return this.catalog;
   }
+  private catalog: StoredProvider[] | undefined;
+
   putProvider(p: StoredProvider): void {
+    this.catalog = undefined;
     this.stmts.putProvider.run(
       p.entry.name,
       p.entry.schemaVersion,
@@ -228,6 +238,7 @@ export class Store {
     );
   }
   deleteProvider(name: string, schemaVersion: string): boolean {
+    this.catalog = undefined;
     return this.stmts.deleteProvider.run(name, schemaVersion).changes > 0;
   }
 
