@@ -2,6 +2,10 @@ import { defineConfig } from "vitest/config";
 
 // Two projects: `unit` is the fast inner loop (npm run check); `integration`
 // starts real servers and tools and runs only in `npm test`.
+// The AWS SDK (backups) warns on every load that its Node 20 support ends;
+// the package's engines field already says what it supports.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 export default defineConfig({
   test: {
     projects: [
