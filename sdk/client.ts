@@ -9,7 +9,7 @@
  *   await waitForState(client, svc.id, "synchronized");
  *   await client.close();
  */
-import { Agent, type Dispatcher, fetch as undiciFetch } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { z } from "zod";
 import { ConfigurationError, formatIssues, RequestValidationError, ResponseValidationError } from "./errors";
 import * as schemas from "./schemas";
@@ -20,6 +20,7 @@ import {
   DEFAULT_RETRY_MAX_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
   sleep as defaultSleep,
+  dispatcherFetch,
   type FetchLike,
   type HttpRequest,
   type RequestOptions,
@@ -122,8 +123,9 @@ export class CodesphereClient {
       token,
       timeoutMs,
       maxRetries,
-      fetch: options.fetchImpl ?? undiciFetch,
-      dispatcher,
+      // Without a fetch of the caller's, requests go straight to the dispatcher (see dispatcherFetch).
+      fetch: options.fetchImpl ?? dispatcherFetch(dispatcher as Dispatcher),
+      dispatcher: options.fetchImpl ? dispatcher : undefined,
       sleep: options.sleep ?? defaultSleep,
       random: options.random ?? Math.random,
       retryBaseDelayMs: options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,

@@ -290,11 +290,8 @@ export const ApiBackend = z.object({
   api: z.object({ endpoint: z.string(), secret: z.string().optional() }),
 });
 
-const catalogEntryFields = {
-  name: ProviderName,
-  version: ProviderSchemaVersion,
-  schemaVersion: ProviderSchemaVersion,
-  scope: z.enum(["global", "team"]).optional(),
+/** What describes a provider, in catalog entries and in the bodies that define one. */
+const providerDescription = {
   author: z.string(),
   backups: BackupStoreSchemas.optional(),
   capabilities: Capabilities.optional(),
@@ -307,6 +304,14 @@ const catalogEntryFields = {
   secretsSchema: JsonSchema,
   plans: z.array(Plan),
   versions: ProviderVersions.optional(),
+};
+
+const catalogEntryFields = {
+  name: ProviderName,
+  version: ProviderSchemaVersion,
+  schemaVersion: ProviderSchemaVersion,
+  scope: z.enum(["global", "team"]).optional(),
+  ...providerDescription,
 };
 
 /** A catalog entry whose backend is a landscape (Codesphere deploys it from git). */
@@ -327,21 +332,11 @@ export const ProviderScope = z.union([
 ]);
 export type ProviderScope = z.infer<typeof ProviderScope>;
 
-const definitionFields = {
-  author: z.string(),
-  backups: BackupStoreSchemas.optional(),
-  capabilities: Capabilities.optional(),
-  category: z.string(),
-  description: z.string(),
-  displayName: z.string(),
-  iconUrl: z.string(),
-  configSchema: JsonSchema,
-  detailsSchema: JsonSchema,
-  secretsSchema: JsonSchema,
-  plans: z.array(Plan),
-  versions: ProviderVersions.optional(),
-  scope: ProviderScope.optional(),
-};
+const definitionFields = { ...providerDescription, scope: ProviderScope.optional() };
+const ProviderBackendRequest = z.union([
+  z.strictObject({ landscape: LandscapeBackend.shape.landscape }),
+  ApiBackend.strict(),
+]);
 
 /**
  * A provider defined in full. EXTENSION: besides the document's landscape
@@ -353,7 +348,7 @@ export const ProviderDefinition = z.strictObject({
   name: ProviderName,
   version: ProviderSchemaVersion.optional(),
   schemaVersion: ProviderSchemaVersion.optional(),
-  backend: z.union([z.strictObject({ landscape: LandscapeBackend.shape.landscape }), ApiBackend.strict()]),
+  backend: ProviderBackendRequest,
 });
 /** A provider defined by a git repository holding its definition. */
 export const ProviderFromGit = z.strictObject({
@@ -366,24 +361,10 @@ export type CreateProviderRequest = z.infer<typeof CreateProviderRequest>;
 export const UpsertProviderRequest = CreateProviderRequest;
 export type UpsertProviderRequest = CreateProviderRequest;
 
-export const UpdateProviderRequest = z.strictObject({
-  author: z.string().optional(),
-  backups: BackupStoreSchemas.optional(),
-  capabilities: Capabilities.optional(),
-  category: z.string().optional(),
-  description: z.string().optional(),
-  displayName: z.string().optional(),
-  iconUrl: z.string().optional(),
-  configSchema: JsonSchema.optional(),
-  detailsSchema: JsonSchema.optional(),
-  secretsSchema: JsonSchema.optional(),
-  plans: z.array(Plan).optional(),
-  versions: ProviderVersions.optional(),
-  backend: z
-    .union([z.strictObject({ landscape: LandscapeBackend.shape.landscape }), ApiBackend.strict()])
-    .optional(),
-  scope: ProviderScope.optional(),
-});
+export const UpdateProviderRequest = z
+  .strictObject(providerDescription)
+  .partial()
+  .extend({ backend: ProviderBackendRequest.optional(), scope: ProviderScope.optional() });
 export type UpdateProviderRequest = z.infer<typeof UpdateProviderRequest>;
 
 export const ListProvidersQuery = z.strictObject({ teamId: QueryInt.optional() });

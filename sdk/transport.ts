@@ -35,6 +35,42 @@ export interface FetchResponseLike {
 }
 export type FetchLike = (url: string, init: FetchInitLike) => Promise<FetchResponseLike>;
 
+/**
+ * A `FetchLike` over an undici dispatcher's own `request` API: the same
+ * connection pool, timeouts and errors as undici's `fetch`, without the
+ * WHATWG streams and objects `fetch` builds for every call (several times the
+ * CPU per request, which adds up when many waits poll at once).
+ */
+export function dispatcherFetch(dispatcher: Dispatcher): FetchLike {
+  return async (url, init) => {
+    const target = new URL(url);
+    const res = await dispatcher.request({
+      origin: target.origin,
+      path: target.pathname + target.search,
+      method: init.method as Dispatcher.HttpMethod,
+      headers: init.headers,
+      body: init.body ?? null,
+      signal: init.signal,
+    });
+    const headers = res.headers;
+    const value = (v: string | string[] | undefined): string | null =>
+      v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+    return {
+      status: res.statusCode,
+      headers: {
+        get: (name) => value(headers[name.toLowerCase()]),
+        forEach: (fn) => {
+          for (const [name, v] of Object.entries(headers)) {
+            const text = value(v);
+            if (text !== null) fn(text, name);
+          }
+        },
+      },
+      text: () => res.body.text(),
+    };
+  };
+}
+
 /** Per-call options every API method accepts. */
 export interface RequestOptions {
   /** Cancels the call, including any wait between retries. */
