@@ -3,12 +3,14 @@
  * dir (secrets sealed, key file private), health, readiness, metrics and the
  * served OpenAPI document.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient, waitForState } from "../sdk";
 import { PG_PASSWORD, PG_USERNAME, postgresRequest } from "./support/fixtures";
-import { ROOT, ServedControlPlane } from "./support/serve";
+import { CLI, ROOT, ServedControlPlane } from "./support/serve";
 
 let cp: ServedControlPlane;
 let token = "";
@@ -82,5 +84,37 @@ describe("operational endpoints", () => {
       Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
     expect(ids(served)).toEqual(expect.arrayContaining(ids(published)));
     expect(ids(served)).toContain("managed-services-listEvents");
+  });
+});
+
+describe("landform backend", () => {
+  it("serves the reference backends alone, behind their key", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "landform-backend-"));
+    const child = spawn(
+      process.execPath,
+      [CLI, "backend", "--port", "0", "--data-dir", dataDir, "--key", "bk"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout!.on("data", (c: Buffer) => {
+          out += c.toString();
+          const m = /"msg":"ready","url":"([^"]+)"/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once("exit", (code) => reject(new Error(`landform backend exited with ${code}: ${out}`)));
+      });
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/api/v1/postgres`)).status).toBe(401);
+      const listed = await fetch(`${url}/api/v1/postgres`, { headers: { "x-api-key": "bk" } });
+      expect(listed.status).toBe(200);
+      expect(await listed.json()).toEqual([]);
+    } finally {
+      child.kill("SIGTERM");
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
