@@ -156,22 +156,60 @@ export class ManagedService extends pulumi.dynamic.Resource {
       secretFingerprints: undefined,
       fingerprintKey: undefined,
     };
-    super(
-      managedServiceProvider,
-      name,
-      props,
-      {
-        ...opts,
-        additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "fingerprintKey"],
-      },
-      "codesphere",
-      "ManagedService",
-    );
+    const stacks = withoutPromiseStacks();
+    try {
+      super(
+        managedServiceProvider,
+        name,
+        props,
+        {
+          ...opts,
+          additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "fingerprintKey"],
+        },
+        "codesphere",
+        "ManagedService",
+      );
+    } catch (error) {
+      throw stacks.restored(error);
+    } finally {
+      stacks.restore();
+    }
     // `details` is secret as a whole once any key is; these pick the plain parts back out.
     this.hostname = pulumi.unsecret(this.details.apply((d) => d?.hostname as string | undefined));
     this.port = pulumi.unsecret(this.details.apply((d) => d?.port as number | undefined));
     this.dsn = pulumi.secret(this.details.apply((d) => d?.dsn as string | undefined));
   }
+}
+
+/**
+ * Turns V8's stack capture off while the resource is constructed. The Node
+ * SDK records a stack trace on every promise it makes (about four per
+ * resource property, some eighty per ManagedService) only to print them when
+ * a program leaks promises and PULUMI_DEBUG_PROMISE_LEAKS is set; formatted
+ * through the source maps `pulumi` registers, those traces were most of what
+ * declaring a ManagedService cost (5 to 10 ms each, all spent before the first
+ * resource reaches the engine). With PULUMI_DEBUG_PROMISE_LEAKS set, stacks
+ * stay on. An error thrown while they are off gets the caller's stack back.
+ * The price: the engine records no source position for these resources.
+ */
+function withoutPromiseStacks(): { restore(): void; restored(error: unknown): unknown } {
+  const limit = Error.stackTraceLimit;
+  const quiet = !process.env.PULUMI_DEBUG_PROMISE_LEAKS;
+  if (quiet) Error.stackTraceLimit = 0;
+  const restore = () => {
+    Error.stackTraceLimit = limit;
+  };
+  return {
+    restore,
+    restored(error) {
+      restore();
+      if (quiet && error instanceof Error) {
+        const here = new Error().stack?.split("\n").slice(2).join("\n");
+        if (here) error.stack = `${error.stack ?? String(error)}\n${here}`;
+      }
+      return error;
+    },
+  };
 }
 
 type OutputKey =
