@@ -48,6 +48,15 @@ export interface RunningControlPlane {
 const DEV_TOKEN_KEY = "dev-token";
 const BACKEND_KEY = "reference-backend-key";
 
+/** A secret made once and kept sealed in the store's metadata (the development token, the backend key). */
+function keptSecret(store: Store, vault: Vault, name: string, make: () => string): string {
+  const sealed = store.meta(name);
+  if (sealed) return vault.open<string>(sealed, name);
+  const value = make();
+  store.setMeta(name, vault.seal(value, name));
+  return value;
+}
+
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = options.log ?? (() => {});
   let offset = 0;
@@ -59,25 +68,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const tokens = new Map(options.tokens ?? []);
   let createdDevToken: string | undefined;
   if (tokens.size === 0) {
-    const sealed = store.meta(DEV_TOKEN_KEY);
-    let token = sealed ? vault.open<string>(sealed, DEV_TOKEN_KEY) : undefined;
-    if (!token) {
-      token = `lf_dev_${randomBytes(18).toString("base64url")}`;
-      store.setMeta(DEV_TOKEN_KEY, vault.seal(token, DEV_TOKEN_KEY));
-      createdDevToken = token;
-    }
+    const token = keptSecret(store, vault, DEV_TOKEN_KEY, () => {
+      createdDevToken = `lf_dev_${randomBytes(18).toString("base64url")}`;
+      return createdDevToken;
+    });
     tokens.set(token, new Set([1]));
   }
 
   const catalog = new Catalog(store, vault, now);
   let backends: Awaited<ReturnType<typeof startReferenceBackends>> | undefined;
   if (options.backends?.enabled !== false) {
-    const sealedKey = store.meta(BACKEND_KEY);
-    let key = options.backends?.key ?? (sealedKey ? vault.open<string>(sealedKey, BACKEND_KEY) : undefined);
-    if (!key) {
-      key = randomBytes(24).toString("base64url");
-      store.setMeta(BACKEND_KEY, vault.seal(key, BACKEND_KEY));
-    }
+    const key =
+      options.backends?.key ??
+      keptSecret(store, vault, BACKEND_KEY, () => randomBytes(24).toString("base64url"));
     backends = await startReferenceBackends({
       dataDir: options.dataDir,
       host: "127.0.0.1",

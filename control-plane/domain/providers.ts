@@ -48,6 +48,8 @@ function publicEntry(p: StoredProvider): schemas.Provider {
 export class Catalog implements ProvidersService {
   /** Called when a provider disappears or changes, with its name and schema version. */
   onChange: (name: string, schemaVersion: string) => void = () => {};
+  /** Opened backend keys by provider version; dropped whenever that provider is written or removed. */
+  private readonly keys = new Map<string, string | undefined>();
 
   constructor(
     private readonly store: Store,
@@ -89,10 +91,14 @@ export class Catalog implements ProvidersService {
 
   backendOf(provider: schemas.Provider): BackendAddress | undefined {
     if (!("api" in provider.backend)) return undefined;
-    const sealed = this.store.sealedSecret(ownerOf(provider.name, provider.schemaVersion), "service");
-    const key = sealed
-      ? this.vault.open<string>(sealed, ownerOf(provider.name, provider.schemaVersion))
-      : undefined;
+    // The reconciler asks on every step: open the sealed key once per provider version.
+    const owner = ownerOf(provider.name, provider.schemaVersion);
+    let key = this.keys.get(owner);
+    if (!this.keys.has(owner)) {
+      const sealed = this.store.sealedSecret(owner, "service");
+      key = sealed ? this.vault.open<string>(sealed, owner) : undefined;
+      this.keys.set(owner, key);
+    }
     return { endpoint: provider.backend.api.endpoint, ...(key ? { key } : {}) };
   }
 
@@ -147,6 +153,7 @@ export class Catalog implements ProvidersService {
   delete(caller: Caller, name: string, schemaVersion: string): void {
     const current = this.guardWritable(caller, name, schemaVersion);
     if (!current) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
+    this.keys.delete(ownerOf(name, schemaVersion));
     this.store.transaction(() => {
       this.store.deleteProvider(name, schemaVersion);
       this.store.purgeSecrets(ownerOf(name, schemaVersion));
@@ -230,6 +237,7 @@ export class Catalog implements ProvidersService {
   /** Writes a provider; `key` undefined keeps the stored backend key, null removes it. */
   private save(p: StoredProvider, key?: string | null): schemas.Provider {
     const owner = ownerOf(p.entry.name, p.entry.schemaVersion);
+    this.keys.delete(owner);
     const entry = structuredClone(p.entry) as schemas.Provider;
     const given = "api" in entry.backend ? entry.backend.api.secret : undefined;
     if ("api" in entry.backend) delete entry.backend.api.secret;
