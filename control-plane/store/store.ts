@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type * as schemas from "../../sdk/schemas";
+import { migrate } from "./migrations";
 
 export interface BackupSettings {
   enabled: boolean;
@@ -86,23 +87,6 @@ export interface StoredProvider {
 
 export type SecretKind = "service" | "backups" | "recover";
 
-const MIGRATIONS = [
-  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS providers (
-     name TEXT NOT NULL, schema_version TEXT NOT NULL, builtin INTEGER NOT NULL,
-     scope TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (name, schema_version))`,
-  `CREATE TABLE IF NOT EXISTS services (
-     id TEXT PRIMARY KEY, team_id INTEGER NOT NULL, name TEXT NOT NULL,
-     deleted_at TEXT, state TEXT NOT NULL, next_attempt_at BIGINT, record TEXT NOT NULL)`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS services_live_name ON services (team_id, name) WHERE deleted_at IS NULL`,
-  `CREATE INDEX IF NOT EXISTS services_due ON services (next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
-  `CREATE TABLE IF NOT EXISTS events (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT, service_id TEXT NOT NULL, record TEXT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS events_service ON events (service_id, seq)`,
-  `CREATE TABLE IF NOT EXISTS secrets (
-     owner TEXT NOT NULL, kind TEXT NOT NULL, sealed TEXT NOT NULL, PRIMARY KEY (owner, kind))`,
-];
-
 const nameKey = (team: number, name: string) => `${team}\u0000${name}`;
 
 export class Store {
@@ -121,7 +105,7 @@ export class Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
-    for (const sql of MIGRATIONS) this.db.exec(sql);
+    migrate(this.db, dataDir);
     const db = this.db;
     this.stmts = {
       getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
@@ -144,7 +128,7 @@ export class Store {
       ),
       deleteService: db.prepare("DELETE FROM services WHERE id = ?"),
       deleteEvents: db.prepare("DELETE FROM events WHERE service_id = ?"),
-      addEvent: db.prepare("INSERT INTO events (service_id, record) VALUES (?, ?)"),
+      addEvent: db.prepare("INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)"),
       events: db.prepare<[string, number, number], { seq: number; record: string }>(
         "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
       ),
@@ -289,7 +273,7 @@ export class Store {
   // ---------------------------------------------------------------- events
 
   addEvent(serviceId: string, event: schemas.LogRecord): void {
-    this.stmts.addEvent.run(serviceId, JSON.stringify(event));
+    this.stmts.addEvent.run(serviceId, JSON.stringify(event), Date.parse(event.timestamp) || 0);
   }
   events(serviceId: string, afterSeq: number, limit: number): { seq: number; event: schemas.LogRecord }[] {
     return this.stmts.events
@@ -307,5 +291,17 @@ export class Store {
   }
   purgeSecrets(owner: string): void {
     this.stmts.deleteSecrets.run(owner);
+  }
+  /** Every sealed secret, for `landform vault rotate` (which re-seals them all in one transaction). */
+  allSealedSecrets(): { owner: string; kind: SecretKind; sealed: string }[] {
+    return this.db
+      .prepare<[], { owner: string; kind: SecretKind; sealed: string }>(
+        "SELECT owner, kind, sealed FROM secrets",
+      )
+      .all();
+  }
+  /** Every metadata entry; some are sealed (the development token, the reference backends' key). */
+  allMeta(): { key: string; value: string }[] {
+    return this.db.prepare<[], { key: string; value: string }>("SELECT key, value FROM meta").all();
   }
 }

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { LATEST_VERSION, MIGRATIONS, migrate, SQLITE, schemaVersion } from "./migrations";
+import { Store } from "./store";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "landform-migrations-"));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const dbFile = (dir: string) => join(dir, "control-plane.sqlite");
+
+describe("schema migrations", () => {
+  it("numbers migrations 1, 2, ... in order", () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(LATEST_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  it("brings a new data dir to the latest version and records each step", () => {
+    const dir = tempDir();
+    new Store(dir).close();
+    const db = new Database(dbFile(dir));
+    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    db.close();
+  });
+
+  it("adopts a data dir of the unversioned release as version 1 and migrates its rows", () => {
+    const dir = tempDir();
+    // What the release before versioning left behind: version 1's tables, no schema_migrations.
+    const db = new Database(dbFile(dir));
+    for (const sql of MIGRATIONS[0]!.sql(SQLITE)) db.exec(sql);
+    const timestamp = "2024-05-01T10:00:00.000Z";
+    db.prepare("INSERT INTO events (service_id, record) VALUES (?, ?)").run(
+      "s1",
+      JSON.stringify({ eventName: "Old", timestamp }),
+    );
+    db.close();
+
+    const store = new Store(dir);
+    expect(store.events("s1", 0, 10).map((e) => e.event.eventName)).toEqual(["Old"]);
+    store.close();
+    const after = new Database(dbFile(dir));
+    expect(schemaVersion(after)).toBe(LATEST_VERSION);
+    expect(after.prepare("SELECT at FROM events").get()).toEqual({ at: Date.parse(timestamp) });
+    after.close();
+  });
+
+  it("refuses a data dir written by a newer landform, naming the dir and both versions", () => {
+    const dir = tempDir();
+    new Store(dir).close();
+    const db = new Database(dbFile(dir));
+    db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+      LATEST_VERSION + 1,
+      "from the future",
+      new Date().toISOString(),
+    );
+    db.close();
+    expect(() => new Store(dir)).toThrow(
+      `${dir} has schema version ${LATEST_VERSION + 1}, but this landform knows versions up to ${LATEST_VERSION}`,
+    );
+  });
+
+  it("applies each migration atomically: a failing one leaves the version and the tables as they were", () => {
+    const dir = tempDir();
+    const db = new Database(dbFile(dir));
+    const broken = [
+      ...MIGRATIONS,
+      {
+        version: MIGRATIONS.length + 1,
+        name: "half done",
+        sql: () => ["CREATE TABLE half (x TEXT)", "THIS IS NOT SQL"],
+      },
+    ];
+    expect(() => migrate(db, dir, broken)).toThrow();
+    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
+    db.close();
+  });
+});
