@@ -1,91 +1,61 @@
 /**
  * Durable state of the control plane: the catalog, each managed service's
- * desired and observed state, its full event log, and sealed secrets.
+ * desired and observed state, its event log, and sealed secrets.
  *
  * Embedded SQLite (better-sqlite3, WAL, synchronous=NORMAL: a crash may lose
  * the last few milliseconds of commits, never corrupt them; see
  * docs/decisions/003-embedded-storage.md). The SQL is kept portable (TEXT
  * JSON documents plus a few indexed columns, no SQLite-only syntax) so a
- * PostgreSQL implementation of the same module can follow.
+ * PostgreSQL implementation of the same module can follow. The schema is
+ * versioned (store/migrations.ts) and the data dir is held by one process
+ * (store/lock.ts).
  *
- * Every write a request makes runs in one `transaction()`.
+ * Every multi-statement write runs in one `transaction()`; transactions nest
+ * by joining the outermost one.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type * as schemas from "../../sdk/schemas";
+import { DEFAULT_EVENT_RETENTION, EventLog, type EventRetention } from "./event-log";
+import { lockDataDir } from "./lock";
 import { migrate } from "./migrations";
+import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
 
-export interface BackupSettings {
-  enabled: boolean;
-  intervalH?: number;
-  deleteRetentionDays?: number;
-  config?: schemas.Values;
-  /** When the next scheduled backup is due (ISO time on the control plane's clock). */
-  nextAt?: string;
+export type { EventRetention } from "./event-log";
+export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
+
+export interface StoreOptions {
+  /** How many events to keep per service and for how long (default 1,000 and 30 days). */
+  eventRetention?: Partial<EventRetention>;
 }
 
-/** One backup of a service, as the API shows it plus what the reconciler tracks. */
-export interface BackupRecord extends schemas.BackupEntry {
-  /** Why the backup was taken: on the schedule, on request, or before deletion. */
-  reason: "scheduled" | "manual" | "final";
-  /** The store settings the backup was taken with (status and deletion must go to the same place). */
-  storeConfig?: schemas.Values;
-  failures?: number;
-  lastError?: string;
+export const DATABASE_FILE = "control-plane.sqlite";
+
+/** Opens the data dir's database, holding its lock, at the current schema version. */
+function open(dataDir: string): { db: Database.Database; unlock: () => void } {
+  const unlock = lockDataDir(dataDir);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(join(dataDir, DATABASE_FILE));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 5000");
+    migrate(db, dataDir);
+    return { db, unlock };
+  } catch (error) {
+    db?.close();
+    unlock();
+    throw error;
+  }
 }
 
-/** A managed service: what the user asked for (desired) and what the reconciler saw (observed). */
-export interface ServiceRecord {
-  id: string;
-  teamId: number;
-  name: string;
-  provider: { name: string; schemaVersion: string };
-  version?: string;
-  plan: schemas.PlanSelection;
-  config: schemas.Values;
-  pause: boolean;
-  backups: BackupSettings;
-  backupEntries: BackupRecord[];
-  /** Recovery source without its secrets (those are in the vault as kind "recover"). */
-  recoverFrom?: { id?: string; msId?: string; time?: string; config: schemas.Values };
-  createdAt: string;
-  deletedAt?: string;
-  /** When a soft-deleted record is removed for good. */
-  purgeAfter?: string;
-
-  state: schemas.ServiceState;
-  detailsRef?: string;
-  details?: Record<string, unknown>;
-  /** Bumped by every change of desired state; the reconciler is done when observed catches up. */
-  generation: number;
-  observedGeneration: number;
-  /** The generation last sent to the backend (POST or PATCH), so a change is sent once. */
-  sentGeneration: number;
-  /** Bumped when secrets change; sent with the next PATCH. */
-  secretsVersion: number;
-  sentSecretsVersion: number;
-  /** Whether the backend accepted the create (so a restart never creates twice). */
-  backendCreated: boolean;
-  /** The state to return to after `unknown` or `invalid provider` clears. */
-  resumeState?: schemas.ServiceState;
-  /** Whether the backend accepted the DELETE of this service. */
-  deleteSent?: boolean;
-  failures: number;
-  /** Bumped by the store on every write; lets a writer detect that it raced another. */
-  rev?: number;
-  /** Epoch ms of the next reconcile attempt, or null when nothing is due. */
-  nextAttemptAt: number | null;
-  recentEvents: schemas.LogRecord[];
+/** An open transaction: what to restore if it rolls back. */
+interface OpenTransaction {
+  /** Each touched service as it was before the transaction (undefined: it did not exist). */
+  snapshot: Map<string, ServiceRecord | undefined>;
+  /** Set when a nested transaction threw: the outer one may not commit. */
+  doomed?: unknown;
 }
-
-export interface StoredProvider {
-  entry: schemas.Provider;
-  scope: schemas.ProviderScope;
-  builtin: boolean;
-}
-
-export type SecretKind = "service" | "backups" | "recover";
 
 const nameKey = (team: number, name: string) => `${team}\u0000${name}`;
 
@@ -99,14 +69,14 @@ export class Store {
   /** Called after a service record is written or removed (e.g. to drop a cached view). */
   onServiceChange: (id: string) => void = () => {};
 
-  constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, "control-plane.sqlite"));
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("busy_timeout = 5000");
-    migrate(this.db, dataDir);
-    const db = this.db;
+  private readonly unlock: () => void;
+  private readonly eventLog: EventLog;
+
+  constructor(dataDir: string, options: StoreOptions = {}) {
+    const { db, unlock } = open(dataDir);
+    this.db = db;
+    this.unlock = unlock;
+    this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.stmts = {
       getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
       putMeta: db.prepare(
@@ -127,11 +97,6 @@ export class Store {
            state = excluded.state, next_attempt_at = excluded.next_attempt_at, record = excluded.record`,
       ),
       deleteService: db.prepare("DELETE FROM services WHERE id = ?"),
-      deleteEvents: db.prepare("DELETE FROM events WHERE service_id = ?"),
-      addEvent: db.prepare("INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)"),
-      events: db.prepare<[string, number, number], { seq: number; record: string }>(
-        "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-      ),
       getSecret: db.prepare<[string, string], { sealed: string }>(
         "SELECT sealed FROM secrets WHERE owner = ? AND kind = ?",
       ),
@@ -163,17 +128,40 @@ export class Store {
 
   close(): void {
     this.db.close();
+    this.unlock();
   }
 
-  /** Runs `fn` as one transaction: all of its writes commit together, or none. */
+  /**
+   * Runs `fn` as one transaction: all of its writes commit together, or none,
+   * and on rollback the in-memory records return to what the database holds.
+   * A nested call joins the outer transaction (one commit at the end). If a
+   * nested call throws, the whole transaction is rolled back even when the
+   * outer `fn` catches the error: half of a joined transaction never commits.
+   */
   transaction<T>(fn: () => T): T {
-    const snapshot = new Map<string, ServiceRecord | undefined>();
-    this.pendingSnapshot = snapshot;
+    const outer = this.open;
+    if (outer) {
+      try {
+        return fn();
+      } catch (error) {
+        outer.doomed ??= error;
+        throw error;
+      }
+    }
+    const tx: OpenTransaction = { snapshot: new Map() };
+    this.open = tx;
     try {
-      return this.db.transaction(fn)();
+      return this.db.transaction(() => {
+        const result = fn();
+        if (tx.doomed !== undefined) {
+          throw new Error(
+            `rolled back: a nested transaction failed (${tx.doomed instanceof Error ? tx.doomed.message : String(tx.doomed)})`,
+          );
+        }
+        return result;
+      })();
     } catch (error) {
-      // Roll the in-memory view back to what the database holds.
-      for (const [id, record] of snapshot) {
+      for (const [id, record] of tx.snapshot) {
         if (record) this.records.set(id, record);
         else this.records.delete(id);
         this.onServiceChange(id);
@@ -182,10 +170,10 @@ export class Store {
       this.catalog = undefined;
       throw error;
     } finally {
-      this.pendingSnapshot = undefined;
+      this.open = undefined;
     }
   }
-  private pendingSnapshot: Map<string, ServiceRecord | undefined> | undefined;
+  private open: OpenTransaction | undefined;
 
   meta(key: string): string | undefined {
     return this.stmts.getMeta.get(key)?.value;
@@ -254,31 +242,38 @@ export class Store {
   }
   /** Removes the service, its event log and its secrets for good. */
   purgeService(id: string): void {
-    this.remember(id);
-    this.stmts.deleteService.run(id);
-    this.stmts.deleteEvents.run(id);
-    this.stmts.deleteSecrets.run(id);
-    const before = this.records.get(id);
-    if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
-    this.records.delete(id);
-    this.onServiceChange(id);
+    this.transaction(() => {
+      this.remember(id);
+      this.stmts.deleteService.run(id);
+      this.eventLog.deleteAll(id);
+      this.stmts.deleteSecrets.run(id);
+      const before = this.records.get(id);
+      if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
+      this.records.delete(id);
+      this.onServiceChange(id);
+    });
   }
+  /** Keeps the first view of a service an open transaction touches, to restore on rollback. */
   private remember(id: string): void {
-    if (this.pendingSnapshot && !this.pendingSnapshot.has(id)) {
+    const tx = this.open;
+    if (tx && !tx.snapshot.has(id)) {
       const current = this.records.get(id);
-      this.pendingSnapshot.set(id, current && structuredClone(current));
+      tx.snapshot.set(id, current && structuredClone(current));
     }
   }
 
   // ---------------------------------------------------------------- events
 
+  /** Appends to the service's log; trims the log to its retention now and then (see store/event-log.ts). */
   addEvent(serviceId: string, event: schemas.LogRecord): void {
-    this.stmts.addEvent.run(serviceId, JSON.stringify(event), Date.parse(event.timestamp) || 0);
+    this.eventLog.add(serviceId, event);
   }
   events(serviceId: string, afterSeq: number, limit: number): { seq: number; event: schemas.LogRecord }[] {
-    return this.stmts.events
-      .all(serviceId, afterSeq, limit)
-      .map((row) => ({ seq: row.seq, event: JSON.parse(row.record) as schemas.LogRecord }));
+    return this.eventLog.page(serviceId, afterSeq, limit);
+  }
+  /** Drops events past the retention age as of `now` (the control plane's clock); returns how many. */
+  pruneEvents(now: number): number {
+    return this.eventLog.pruneOlderThan(now);
   }
 
   // ---------------------------------------------------------------- secrets (sealed)
