@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { backendKey as backendKeyOption, keptBackendKey, vaultKeySource } from "./keys";
 
 const USAGE = `usage: landform <command> [options]
 
@@ -13,11 +14,17 @@ commands:
             --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
             --token TOKEN=TEAM[,TEAM...] (repeatable; LANDFORM_TOKENS="t1=1,2;t2=3")
-            --vault-key BASE64 (LANDFORM_VAULT_KEY)  --backend-key KEY (LANDFORM_BACKEND_KEY)
+            --vault-key-file FILE (LANDFORM_VAULT_KEY_FILE; default DIR/vault.key, made on first start)
+            --vault-key BASE64[,BASE64...] (LANDFORM_VAULT_KEY; the key ring inline, active key first)
+            --backend-key-file FILE (LANDFORM_BACKEND_KEY_FILE)  --backend-key KEY (LANDFORM_BACKEND_KEY)
             --operation-delay-ms N (how long each reference-backend operation takes)  --test-clock
             --access-log changes|all (LANDFORM_ACCESS_LOG; default changes: writes and errors)
   backend   run only the bundled reference backends (provider backend contract)
-            --port N  --host H  --data-dir DIR  --key KEY (LANDFORM_BACKEND_KEY)  --operation-delay-ms N
+            --port N  --host H  --data-dir DIR  --operation-delay-ms N
+            --key-file FILE (LANDFORM_BACKEND_KEY_FILE)  --key KEY (LANDFORM_BACKEND_KEY); neither:
+            a key is made once and kept in DIR/backend.key (0600)
+  vault     rotate [--data-dir DIR] [--vault-key-file FILE]: a new vault key, every secret re-sealed
+            with it, the old key dropped (run it while serve is stopped)
   tools     build or find the Pulumi CLI and Terraform, install the Terraform provider mirror
             (--path prints their directory, --terraform-config the CLI config for TF_CLI_CONFIG_FILE)
 `;
@@ -63,8 +70,10 @@ async function serve(argv: string[]): Promise<number> {
       "data-dir": { type: "string" },
       token: { type: "string", multiple: true },
       "vault-key": { type: "string" },
+      "vault-key-file": { type: "string" },
       "operation-delay-ms": { type: "string" },
       "backend-key": { type: "string" },
+      "backend-key-file": { type: "string" },
       "test-clock": { type: "boolean" },
       "access-log": { type: "string" },
     },
@@ -77,15 +86,19 @@ async function serve(argv: string[]): Promise<number> {
   const tokenEntries =
     values.token ?? (env.LANDFORM_TOKENS ? env.LANDFORM_TOKENS.split(";").filter(Boolean) : []);
   const { startControlPlane } = await import("../control-plane/app.js");
-  const vaultKey = values["vault-key"] ?? env.LANDFORM_VAULT_KEY;
+  const { key: vaultKey, keyFile: vaultKeyFile } = vaultKeySource(values, env);
   const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
-  const backendKey = values["backend-key"] ?? env.LANDFORM_BACKEND_KEY;
+  const backendKey = backendKeyOption(values["backend-key"], values["backend-key-file"], env, {
+    value: "--backend-key",
+    file: "--backend-key-file",
+  });
   const cp = await startControlPlane({
     dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
     host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
     port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
     tokens: parseTokens(tokenEntries),
     ...(vaultKey ? { vaultKey } : {}),
+    ...(vaultKeyFile ? { vaultKeyFile } : {}),
     backends: {
       ...(delay === undefined ? {} : { operationDelayMs: delay }),
       ...(backendKey ? { key: backendKey } : {}),
@@ -114,17 +127,28 @@ async function backend(argv: string[]): Promise<number> {
       host: { type: "string" },
       "data-dir": { type: "string" },
       key: { type: "string" },
+      "key-file": { type: "string" },
       "operation-delay-ms": { type: "string" },
     },
   });
   const { startReferenceBackends } = await import("../control-plane/backends/reference/index.js");
-  const key = values.key ?? process.env.LANDFORM_BACKEND_KEY;
+  const dataDir = resolve(values["data-dir"] ?? process.env.LANDFORM_DATA_DIR ?? ".landform/backends");
+  let key = backendKeyOption(values.key, values["key-file"], process.env, {
+    value: "--key",
+    file: "--key-file",
+  });
+  if (!key) {
+    // The backends never run open: without a key given, one is made and kept where only its owner reads it.
+    const kept = keptBackendKey(dataDir);
+    key = kept.key;
+    jsonLog({ msg: kept.created ? "made a backend key" : "using the kept backend key", keyFile: kept.file });
+  }
   const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
   const b = await startReferenceBackends({
-    dataDir: resolve(values["data-dir"] ?? process.env.LANDFORM_DATA_DIR ?? ".landform/backends"),
+    dataDir,
     host: values.host ?? "127.0.0.1",
     port: intOption("port", values.port) ?? 8090,
-    ...(key ? { key } : {}),
+    key,
     ...(delay === undefined ? {} : { operationDelayMs: delay }),
     log: jsonLog,
   });
@@ -149,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case "backend":
       return backend(rest);
+    case "vault": {
+      const { vaultCommand } = await import("./vault.js");
+      return vaultCommand(rest);
+    }
     case "tools": {
       const { toolsCommand } = await import("./tools.js");
       return toolsCommand(rest);

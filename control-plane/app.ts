@@ -21,8 +21,10 @@ export interface ControlPlaneOptions {
   port?: number;
   /** Bearer token -> the teams it may act for. Empty: a development token for team 1 is made (once, kept in the data dir). */
   tokens?: Map<string, ReadonlySet<number>>;
-  /** Base64 32-byte vault key; default: `vault.key` in the data dir (0600). */
+  /** The vault's key ring inline (base64 32-byte keys, active first; see store/vault.ts). */
   vaultKey?: string;
+  /** A file holding the key ring. Neither given: `vault.key` in the data dir (0600), made on first start. */
+  vaultKeyFile?: string;
   /** Serve the bundled reference backends (default true) and how long each of their operations takes. */
   backends?: { enabled?: boolean; port?: number; operationDelayMs?: number; key?: string };
   /** Lets tests move time forward: `POST /_landform/clock {"advanceMs": N}`. */
@@ -62,7 +64,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let offset = 0;
   const now = () => Date.now() + offset;
   const store = new Store(options.dataDir);
-  const vault = Vault.open(options.dataDir, options.vaultKey);
+  const vault = Vault.open(options.dataDir, {
+    ...(options.vaultKey ? { key: options.vaultKey } : {}),
+    ...(options.vaultKeyFile ? { keyFile: options.vaultKeyFile } : {}),
+    warn: (msg) => log({ level: "warn", msg }),
+  });
 
   // Tokens: the configured ones, else one development token kept in the data dir.
   const tokens = new Map(options.tokens ?? []);

@@ -34,8 +34,11 @@ export interface ReferenceBackendOptions {
   host?: string;
   /** Default 0: any free port. */
   port?: number;
-  /** When set, every call but GET /health and GET /ready needs it (X-API-Key or Bearer). */
-  key?: string;
+  /**
+   * Required: every call but GET /health and GET /ready needs it (X-API-Key or
+   * Bearer), the admin and data endpoints included. The backends never run open.
+   */
+  key: string;
   /** How long create, update, pause and resume take. Default 50 ms. */
   operationDelayMs?: number;
   /** Clock in ms since the epoch. Default Date.now. */
@@ -65,6 +68,10 @@ const CLOSE_GRACE_MS = 2_000;
 const TASKS_GRACE_MS = 10_000;
 
 export async function startReferenceBackends(opts: ReferenceBackendOptions): Promise<ReferenceBackends> {
+  // The type says so, but JavaScript callers and `as` casts get a clear refusal instead of open endpoints.
+  if (typeof opts.key !== "string" || opts.key.trim() === "") {
+    throw new Error("the reference backends need a key (options.key): they never run without one");
+  }
   const host = opts.host ?? "127.0.0.1";
   const now = opts.now ?? Date.now;
   const store = new ReferenceStore(opts.dataDir);
@@ -97,7 +104,7 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       faults: new FaultInjector(opts.random),
       backups,
       tasks,
-      ...(opts.key ? { key: opts.key } : {}),
+      key: opts.key,
       operationDelayMs: opts.operationDelayMs ?? 50,
       now,
       log: record,

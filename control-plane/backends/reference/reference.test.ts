@@ -153,6 +153,10 @@ describe("the reference backends", () => {
     }
     expect((await call("GET", PG, undefined, { "x-api-key": "" })).status).toBe(401);
     expect((await call("GET", PG, undefined, { "x-api-key": "wrong" })).body).toEqual({
+      status: 401,
+      title: "Unauthorized",
+      detail: "missing or wrong API key: send it as X-API-Key or Authorization: Bearer",
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       error: "missing or wrong API key",
     });
     expect((await call("GET", "/admin/faults", undefined, { "x-api-key": "nope" })).status).toBe(401);
@@ -162,9 +166,10 @@ describe("the reference backends", () => {
     expect((await call("GET", PG)).body).toEqual([]);
   });
 
-  it("accept every call when no key is configured", async () => {
-    await start({ key: undefined });
-    expect((await call("GET", PG, undefined, { "x-api-key": "" })).status).toBe(200);
+  it("refuse to start without a key", async () => {
+    for (const key of [undefined, "", "  "]) {
+      await expect(start({ key: key as string })).rejects.toThrow(/need a key/);
+    }
   });
 
   it("answer 404 for an unknown provider or path", async () => {

@@ -48,7 +48,7 @@
  * provider?} (replaces the settings; 200 with them) and DELETE (204) on
  * `/admin/faults`. At the root and without a key: `GET /health`, `GET /ready`.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackupStoreError } from "./backup-store";
@@ -72,8 +72,8 @@ export interface ServerDeps {
   backups: Backups;
   /** Work done after answering (recoveries), so a shutdown can wait for it. */
   tasks: Tasks;
-  /** Every call but /health and /ready must carry it; no key means no check. */
-  key?: string;
+  /** Every call but /health and /ready must carry it (there is no unkeyed mode). */
+  key: string;
   operationDelayMs: number;
   now: () => number;
   log: (rec: Record<string, unknown>) => void;
@@ -154,7 +154,7 @@ async function route(
     if (path[0] === "ready" && !deps.store.ping()) return fail(503, "the database does not answer");
     return { status: 200, body: { status: "ok" } };
   }
-  if (!authorized(headers, deps.key)) return fail(401, "missing or wrong API key");
+  if (!authorized(headers, deps.key)) return unauthorized();
 
   if (path.length === 2 && path[0] === "admin" && path[1] === "faults") return adminFaults(deps, method, raw);
   if (path.length >= 3 && path[0] === "api" && path[1] === "v1") {
@@ -625,14 +625,33 @@ function segments(pathname: string): string[] {
   }
 }
 
-function authorized(headers: http.IncomingHttpHeaders, key: string | undefined): boolean {
-  if (!key) return true;
+function authorized(headers: http.IncomingHttpHeaders, key: string): boolean {
+  // An empty key would let an empty header in: refuse rather than trust the caller to have checked.
+  if (!key) return false;
   const offered: string[] = [];
   const apiKey = headers["x-api-key"];
   if (typeof apiKey === "string") offered.push(apiKey);
   const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? "");
   if (bearer) offered.push(bearer[1]!.trim());
   return offered.some((k) => sameSecret(k, key));
+}
+
+/**
+ * 401 as Problem JSON (what the control plane's API answers), keeping the
+ * contract's `error` member so any backend client reads it the same way.
+ */
+function unauthorized(): Answer {
+  const detail = "missing or wrong API key: send it as X-API-Key or Authorization: Bearer";
+  const traceId = randomBytes(16).toString("hex");
+  return {
+    status: 401,
+    body: { status: 401, title: "Unauthorized", detail, traceId, error: "missing or wrong API key" },
+    headers: {
+      "content-type": "application/problem+json",
+      "www-authenticate": 'Bearer realm="landform-reference-backends"',
+      "x-trace-id": traceId,
+    },
+  };
 }
 
 /** Constant-time comparison of two strings of any length. */
