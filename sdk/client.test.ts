@@ -194,7 +194,8 @@ describe("operations", () => {
   });
 
   it("reject a malformed answer, naming the operation and the path", async () => {
-    const { client } = await setup([ok(managedService({ status: { state: "creatin" } as never }))]);
+    // A state this SDK does not know is read as itself (sdk/tolerant.test.ts); one of the wrong type is not.
+    const { client } = await setup([ok(managedService({ status: { state: 42 } as never }))]);
 
     const error = await rejection(client.managedServices.get(SERVICE_ID));
 
@@ -203,9 +204,7 @@ describe("operations", () => {
     expect(e.operation).toBe("managed-services-getDetails");
     expect(e.issues.map((i) => i.path)).toEqual(["status.state"]);
     expect(e.message).toContain("managed-services-getDetails");
-    expect(e.message).toMatch(
-      /status\.state: must be one of "creating", .*"invalid provider" \(got "creatin"\)/,
-    );
+    expect(e.message).toMatch(/status\.state: must be one of "creating", .*"invalid provider" \(got 42\)/);
   });
 
   it("reject a success answer that is not JSON", async () => {

@@ -8,12 +8,15 @@
  *
  * Requests are strict (an unknown key is an error that names it, so a typo
  * such as `pasue` never passes silently); responses are loose, so a newer
- * platform that adds fields does not break older clients.
+ * platform that adds fields, states or enum values does not break older
+ * clients: an unknown state or enum value reads as the string it is, typed
+ * outside the known union (see ./tolerant.ts).
  *
  * Deliberate differences from the published document are marked EXTENSION or
  * DOCS; each is listed in `contractDeviations` and checked by the contract test.
  */
 import { z } from "zod";
+import { type Newer, tolerant, tolerantEnum } from "./tolerant";
 
 // ---------------------------------------------------------------- primitives
 
@@ -117,9 +120,16 @@ export const ServiceStates = [
   "unknown",
   "invalid provider",
 ] as const;
+/** A state this SDK knows (what the reference control plane itself ever reports). */
 export type ServiceState = (typeof ServiceStates)[number];
+/** A state as a platform reports it: a known one, or one added after this SDK was built. */
+export type ReportedServiceState = ServiceState | Newer;
 
-export const ServiceStatus = z.discriminatedUnion("state", [
+export function isKnownState(state: string): state is ServiceState {
+  return (ServiceStates as readonly string[]).includes(state);
+}
+
+export const KnownServiceStatus = z.discriminatedUnion("state", [
   z.object({ state: z.literal("creating") }),
   z.object({ state: z.literal("updating") }),
   z.object({ state: z.literal("deleted"), deletedAt: DateTime }),
@@ -131,7 +141,22 @@ export const ServiceStatus = z.discriminatedUnion("state", [
   z.object({ state: z.literal("unknown") }),
   z.object({ state: z.literal("invalid provider") }),
 ]);
-export type ServiceStatus = z.infer<typeof ServiceStatus>;
+export type KnownServiceStatus = z.infer<typeof KnownServiceStatus>;
+/** The status of a state this SDK does not know, with whatever fields came with it. */
+export interface NewerServiceStatus {
+  state: Newer;
+  [field: string]: unknown;
+}
+export type ServiceStatus = KnownServiceStatus | NewerServiceStatus;
+/** Reads a known status strictly and a newer state as itself (never as a parse failure). */
+export const ServiceStatus: z.ZodType<ServiceStatus, z.input<typeof KnownServiceStatus>> = tolerant(
+  KnownServiceStatus,
+  (value): value is NewerServiceStatus =>
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as { state?: unknown }).state === "string" &&
+    !isKnownState((value as { state: string }).state),
+);
 
 // ---------------------------------------------------------------- managed services
 
@@ -250,14 +275,15 @@ export type EventPage = z.infer<typeof EventPage>;
 
 // ---------------------------------------------------------------- providers (catalog)
 
-export const PricedAs = z.enum([
+const PRICING_UNITS = [
   "cpu-tenths",
   "free",
   "network-bandwidth-mbps",
   "ram-mib",
   "replicas",
   "storage-mib",
-]);
+] as const;
+export const PricedAs = z.enum(PRICING_UNITS);
 export const PlanParameter = z.object({ pricedAs: PricedAs.optional(), schema: JsonSchema });
 export const Plan = z.object({
   id: z.int().min(0),
@@ -265,7 +291,14 @@ export const Plan = z.object({
   description: z.string(),
   parameters: z.record(z.string(), PlanParameter),
 });
-export type Plan = z.infer<typeof Plan>;
+/** A plan as the catalog reports it: a pricing unit added later reads as its name. */
+const ReportedPlan = Plan.extend({
+  parameters: z.record(
+    z.string(),
+    PlanParameter.extend({ pricedAs: tolerantEnum(PRICING_UNITS).optional() }),
+  ),
+});
+export type Plan = z.infer<typeof ReportedPlan>;
 
 export const Capabilities = z.object({
   pause: z.boolean().optional(),
@@ -310,8 +343,9 @@ const catalogEntryFields = {
   name: ProviderName,
   version: ProviderSchemaVersion,
   schemaVersion: ProviderSchemaVersion,
-  scope: z.enum(["global", "team"]).optional(),
+  scope: tolerantEnum(["global", "team"]).optional(),
   ...providerDescription,
+  plans: z.array(ReportedPlan),
 };
 
 /** A catalog entry whose backend is a landscape (Codesphere deploys it from git). */
@@ -369,42 +403,6 @@ export type UpdateProviderRequest = z.infer<typeof UpdateProviderRequest>;
 
 export const ListProvidersQuery = z.strictObject({ teamId: QueryInt.optional() });
 
-// ---------------------------------------------------------------- errors
+// ---------------------------------------------------------------- errors and contract notes
 
-/** RFC 7807-style problem body every error response carries. */
-export const Problem = z.object({
-  status: z.int(),
-  title: z.string(),
-  detail: z.string().optional(),
-  traceId: z.string(),
-});
-export type Problem = z.infer<typeof Problem>;
-
-/**
- * Where these schemas differ from the published document on purpose. The
- * contract test skips exactly these JSON pointers (and fails if one is listed
- * that no longer differs), so every difference is explicit.
- */
-export const contractDeviations = {
-  "managed-services-create request /provider/version": "DOCS: accepts '15' as well as 'v15'",
-  "managed-services-create request /provider/schemaVersion": "DOCS: accepts '15' as well as 'v15'",
-  "managed-services-update request /name": "the create rule for names also applies to renames",
-  "managed-services-getDetails response": "the document leaves it untyped; we return a ManagedService",
-  "managed-services-createProvider request /anyOf/0/backend":
-    "EXTENSION: backend.api registers a REST backend",
-  "managed-services-upsertProvider request /anyOf/0/backend":
-    "EXTENSION: backend.api registers a REST backend",
-  "managed-services-updateProvider request /backend": "EXTENSION: backend.api registers a REST backend",
-} as const;
-
-/**
- * Additions the document has no place for (new fields or answers, not changed
- * ones); the control plane's tests check each against the SDK schema named.
- */
-export const contractExtensions = {
-  "ManagedService.details":
-    "connection details the backend reports (hostname, port, dsn, ready), never secrets",
-  "GET /managed-services/{id}/events": "the full event log, paged (EventPage)",
-  "provider create/upsert/update answers":
-    "a provider registered with backend.api is answered in the shape the provider list gives API-backed entries",
-} as const;
+export { contractDeviations, contractExtensions, Problem } from "./contract-notes";

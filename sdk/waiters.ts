@@ -2,7 +2,9 @@
  * Waiting for a managed service to reach a state. Polls `get(id)` starting
  * fast (tens of milliseconds, since the control plane often settles at once)
  * and backing off to about 2 s, returns the moment the target holds, and
- * stops at once when the target can no longer be reached.
+ * stops at once when the target can no longer be reached. A state this SDK
+ * does not know (a newer platform's) is never the target and never final: the
+ * wait goes on through it, and a timeout says the last state was unknown here.
  */
 import {
   AbortError,
@@ -13,7 +15,7 @@ import {
   RateLimitError,
   TimeoutError,
 } from "./errors";
-import type { LogRecord, ManagedService, ServiceState } from "./schemas";
+import { isKnownState, type LogRecord, type ManagedService, type ServiceState } from "./schemas";
 import { type RequestOptions, sleep } from "./transport";
 
 /** What a waiter needs of the client (a `CodesphereClient` fits). */
@@ -146,7 +148,7 @@ async function poll(
   const timeout = () =>
     new WaitTimeoutError(
       id,
-      `did not reach ${wanted} within ${timeoutMs} ms (last state: ${latest?.status.state ?? "never seen"}` +
+      `did not reach ${wanted} within ${timeoutMs} ms (last state: ${describeState(latest)}` +
         `${lastError instanceof Error ? `; last error: ${lastError.message}` : ""})`,
       latest,
       timeoutMs,
@@ -202,8 +204,14 @@ async function poll(
 
 function toPredicate(target: WaitTarget): (service: ManagedService) => boolean {
   if (typeof target === "function") return target;
-  const states: readonly ServiceState[] = typeof target === "string" ? [target] : target;
+  const states: readonly string[] = typeof target === "string" ? [target] : target;
   return (service) => states.includes(service.status.state);
+}
+
+function describeState(service: ManagedService | undefined): string {
+  if (!service) return "never seen";
+  const state = service.status.state;
+  return isKnownState(state) ? state : `"${state}", a state this SDK does not know, waited through`;
 }
 
 /** Why the target can no longer hold, or undefined while it still can. */

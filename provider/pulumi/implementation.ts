@@ -92,7 +92,7 @@ export interface ServiceOutputs {
   adopt?: boolean;
   timeouts?: Timeouts;
   landscape?: Omit<LandscapeMembership, "backups">;
-  status: schemas.ServiceState;
+  status: schemas.ReportedServiceState;
   details: Record<string, unknown>;
   backupEntries: schemas.BackupEntry[];
   createdAt: string;

@@ -105,8 +105,8 @@ export class ManagedService extends pulumi.dynamic.Resource {
     deleteRetentionDays?: number;
     config?: Record<string, unknown>;
   }>;
-  /** The service's state: synchronized, paused, creating, updating, ... */
-  declare readonly status: pulumi.Output<schemas.ServiceState>;
+  /** The service's state: synchronized, paused, creating, updating, ... (or a state newer than this SDK) */
+  declare readonly status: pulumi.Output<schemas.ReportedServiceState>;
   /** Connection details the provider reports; credential-like keys (dsn) are secret, so the whole is. */
   declare readonly details: pulumi.Output<Record<string, unknown>>;
   declare readonly backupEntries: pulumi.Output<schemas.BackupEntry[]>;
