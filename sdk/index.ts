@@ -48,6 +48,7 @@ export type {
   Provider,
   ProviderScope,
   RecoverFrom,
+  ReportedServiceState,
   ServiceState,
   ServiceStatus,
   UpdateManagedServiceRequest,
@@ -56,7 +57,7 @@ export type {
   Values,
 } from "./schemas";
 export * as schemas from "./schemas";
-export { ServiceStates } from "./schemas";
+export { isKnownState, ServiceStates } from "./schemas";
 export type { FetchLike, RequestOptions, SleepFn } from "./transport";
 export {
   type ManagedServiceReader,
