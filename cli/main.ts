@@ -133,6 +133,9 @@ async function backend(argv: string[]): Promise<number> {
   });
   const { startReferenceBackends } = await import("../control-plane/backends/reference/index.js");
   const dataDir = resolve(values["data-dir"] ?? process.env.LANDFORM_DATA_DIR ?? ".landform/backends");
+  // One process per data dir, held until exit (control-plane/store/lock.ts).
+  const { lockDataDir } = await import("../control-plane/store/lock.js");
+  lockDataDir(dataDir);
   let key = backendKeyOption(values.key, values["key-file"], process.env, {
     value: "--key",
     file: "--key-file",

@@ -157,6 +157,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   reconciler.start();
+  // Retention by age for the logs of services that no longer write (store/event-log.ts).
+  const pruneEvents = () => {
+    const count = store.pruneEvents(now());
+    if (count > 0) log({ msg: "events past their retention age dropped", count });
+  };
+  pruneEvents();
+  const pruner = setInterval(pruneEvents, 3_600_000).unref();
   ready = true;
   log({ msg: "control plane listening", url, dataDir: options.dataDir });
 
@@ -179,6 +186,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       });
       await reconciler.stop();
       await backends?.close();
+      clearInterval(pruner);
       store.close();
     },
   };
