@@ -15,7 +15,7 @@ import {
   notFound,
   type ProvidersService,
 } from "./types";
-import { checkJsonSchema } from "./validation";
+import { checkProviderSchemas } from "./validation";
 
 /** What the reconciler needs to reach a provider's backend. */
 export interface BackendAddress {
@@ -199,18 +199,6 @@ export class Catalog implements ProvidersService {
         `version: ${version} and schemaVersion: ${schemaVersion} must agree when both are given`,
       );
     }
-    checkJsonSchema("configSchema", body.configSchema);
-    checkJsonSchema("secretsSchema", body.secretsSchema);
-    checkJsonSchema("detailsSchema", body.detailsSchema);
-    body.plans.forEach((plan, i) => {
-      for (const [name, parameter] of Object.entries(plan.parameters)) {
-        checkJsonSchema(`plans.${i}.parameters.${name}.schema`, parameter.schema);
-      }
-    });
-    if (body.backups) {
-      checkJsonSchema("backups.configSchema", body.backups.configSchema);
-      checkJsonSchema("backups.secretsSchema", body.backups.secretsSchema);
-    }
     const entry = this.parseEntry({ ...fields, version: sv, schemaVersion: sv, createdAt: undefined });
     return { entry, scope: this.checkScope(caller, scope ?? { type: "global" }), builtin: false };
   }
@@ -221,6 +209,8 @@ export class Catalog implements ProvidersService {
     if (!result.success) {
       throw badRequest(result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     }
+    // Create, replace and PATCH all pass here: nothing is stored that will not compile.
+    checkProviderSchemas(result.data);
     return result.data;
   }
 

@@ -3,7 +3,9 @@ import type * as schemas from "../../sdk/schemas";
 import { bundledCatalog } from "../backends/catalog";
 import {
   checkAgainstSchema,
+  checkJsonSchema,
   checkPlanUpdate,
+  checkProviderSchemas,
   checkUpdateConstraint,
   checkValuesUpdate,
   resolvePlan,
@@ -97,5 +99,149 @@ describe("validation against the catalog", () => {
         checkValuesUpdate("config", postgres.configSchema, config, { ...config, userName: "root" }),
       ),
     ).toMatch(/config\.userName: is immutable/);
+  });
+});
+
+describe("provider schemas from untrusted hands", () => {
+  const status = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as { status?: number }).status;
+    }
+    return undefined;
+  };
+  const catastrophic = { type: "object", properties: { name: { type: "string", pattern: "^(a+)+$" } } };
+
+  it("runs a catastrophic pattern in linear time", () => {
+    checkJsonSchema("configSchema", catastrophic);
+    const start = performance.now();
+    const message = detail(() =>
+      checkAgainstSchema("config", structuredClone(catastrophic), { name: `${"a".repeat(50_000)}!` }),
+    );
+    expect(performance.now() - start).toBeLessThan(1_000);
+    expect(message).toMatch(/^config\.name: must match pattern "\^\(a\+\)\+\$"/);
+    expect(() => checkAgainstSchema("config", catastrophic, { name: "aaaa" })).not.toThrow();
+  });
+
+  it("runs patternProperties on RE2 too, and translates \\u escapes", () => {
+    const schema = {
+      type: "object",
+      patternProperties: { "^x-\\u00e9+$": { type: "integer" } },
+      additionalProperties: false,
+    };
+    checkJsonSchema("configSchema", schema);
+    expect(() => checkAgainstSchema("config", schema, { "x-éé": 1 })).not.toThrow();
+    expect(detail(() => checkAgainstSchema("config", schema, { "x-éé": "one" }))).toMatch(
+      /config\.x-éé: must be integer/,
+    );
+    expect(detail(() => checkAgainstSchema("config", schema, { y: 1 }))).toMatch(
+      /config\.y: is not a known field/,
+    );
+  });
+
+  it("refuses patterns RE2 cannot run, naming the field and the rule", () => {
+    const backreference = { type: "string", pattern: "^(a)\\1$" };
+    expect(status(() => checkJsonSchema("configSchema", { properties: { x: backreference } }))).toBe(422);
+    expect(detail(() => checkJsonSchema("configSchema", { properties: { x: backreference } }))).toMatch(
+      /^configSchema\.properties\.x\.pattern: .*cannot run in linear time/,
+    );
+    expect(detail(() => checkJsonSchema("secretsSchema", { patternProperties: { "(?=a)": {} } }))).toMatch(
+      /^secretsSchema\.patternProperties: .*cannot run in linear time/,
+    );
+    expect(detail(() => checkJsonSchema("configSchema", { pattern: "[\\s\\S]{1000}".repeat(3) }))).toMatch(
+      /^configSchema\.pattern: .*too complex: it compiles to \d+ RE2 instructions/,
+    );
+    expect(detail(() => checkJsonSchema("configSchema", { pattern: "a".repeat(1_001) }))).toMatch(
+      /longer than 1000 characters/,
+    );
+    // A "pattern" key inside a default is data, not a pattern.
+    expect(() => checkJsonSchema("configSchema", { default: { pattern: "(?=a)" } })).not.toThrow();
+  });
+
+  it("bounds what one validation may spend on patterns", () => {
+    // [a-z]{0,1000} compiles to about 2,000 instructions: 20,000 characters exceed the budget.
+    const schema = { type: "array", items: { type: "string", pattern: "^[a-z]{0,990}$" } };
+    checkJsonSchema("configSchema", schema);
+    const value = Array.from({ length: 20 }, () => "b".repeat(1_000));
+    const start = performance.now();
+    expect(status(() => checkAgainstSchema("config", schema, value))).toBe(400);
+    expect(detail(() => checkAgainstSchema("config", schema, value))).toMatch(
+      /too long to check against pattern/,
+    );
+    expect(performance.now() - start).toBeLessThan(2_000);
+    // The budget is per validation: a small value afterwards is checked normally.
+    expect(() => checkAgainstSchema("config", schema, ["abc"])).not.toThrow();
+  });
+
+  it("accepts $id, and compiles each stored copy on its own so reloads never collide", () => {
+    const schema = {
+      $id: "https://example.com/config.json",
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: { size: { $ref: "#/$defs/size" }, inner: { $id: "inner.json", type: "string" } },
+      $defs: { size: { type: "integer", minimum: 1 } },
+    };
+    checkJsonSchema("configSchema", schema);
+    // Each catalog reload parses fresh objects from the store: same $id, new object, many times.
+    for (let i = 0; i < 50; i++) {
+      const reloaded = structuredClone(schema);
+      expect(() => checkAgainstSchema("config", reloaded, { size: 2 })).not.toThrow();
+      expect(detail(() => checkAgainstSchema("config", reloaded, { size: 0 }))).toMatch(
+        /config\.size: must be >= 1/,
+      );
+    }
+  });
+
+  it("refuses other drafts, remote $refs and schemas that do not compile, with 422", () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ $schema: "http://json-schema.org/draft-07/schema#" }, /^configSchema\.\$schema: must be .*2020-12/],
+      [
+        { $ref: "https://evil.example/schema.json" },
+        /^configSchema: does not compile .*can't resolve reference/,
+      ],
+      [{ properties: { a: { $ref: "#/$defs/missing" } } }, /^configSchema: does not compile/],
+      [{ type: "nope" }, /^configSchema: is not a valid JSON Schema 2020-12 .*type/],
+      [{ properties: 3 }, /^configSchema: is not a valid JSON Schema 2020-12/],
+    ];
+    for (const [schema, expected] of cases) {
+      expect(status(() => checkJsonSchema("configSchema", schema))).toBe(422);
+      expect(detail(() => checkJsonSchema("configSchema", schema))).toMatch(expected);
+    }
+  });
+
+  it("bounds a schema's size and depth", () => {
+    let deep: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < 40; i++) deep = { type: "object", properties: { a: deep } };
+    expect(detail(() => checkJsonSchema("configSchema", deep))).toMatch(/nests deeper than 32 levels/);
+    const wide = { type: "object", properties: {} as Record<string, unknown> };
+    for (let i = 0; i < 5_000; i++) wide.properties[`field${i}`] = { type: "string" };
+    expect(detail(() => checkJsonSchema("configSchema", wide))).toMatch(
+      /^configSchema: is \d+ bytes; a schema may have at most 65536/,
+    );
+  });
+
+  it("answers 422 instead of failing when a schema stored earlier no longer compiles", () => {
+    expect(status(() => checkAgainstSchema("config", { $ref: "https://evil.example/x" }, {}))).toBe(422);
+    expect(detail(() => checkAgainstSchema("config", { $ref: "https://evil.example/x" }, {}))).toMatch(
+      /^config: the provider's schema for it cannot be used/,
+    );
+  });
+
+  it("accepts every bundled provider's schemas", () => {
+    for (const provider of catalog) expect(() => checkProviderSchemas(provider)).not.toThrow();
+  });
+
+  it("names at most 20 failing fields", () => {
+    const schema = { type: "array", items: { type: "integer" } };
+    const message = detail(() =>
+      checkAgainstSchema(
+        "config",
+        schema,
+        Array.from({ length: 100 }, () => "x"),
+      ),
+    );
+    expect(message?.split("; ")).toHaveLength(21);
+    expect(message).toMatch(/; and 80 more$/);
   });
 });

@@ -5,27 +5,24 @@
  * read-only plan parameters on update. Every message names the field and the
  * rule, and never echoes a secret value.
  */
-import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
-import addFormats from "ajv-formats";
+import type { ErrorObject } from "ajv/dist/2020";
 import { constraintBreach, constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
 import type * as schemas from "../../sdk/schemas";
-import { badRequest } from "./types";
+import {
+  checkStorableSchema,
+  PatternBudgetExceeded,
+  SchemaRefusal,
+  validatorOf,
+  withPatternBudget,
+} from "./schema-compiler";
+import { badRequest, DomainError } from "./types";
 
 type JsonSchema = Record<string, unknown>;
 
-const ajv = new Ajv2020({ strict: false, allErrors: true, useDefaults: true });
-addFormats(ajv);
-ajv.addKeyword({ keyword: "x-update-constraint", schemaType: "string" });
-const compiled = new WeakMap<object, ValidateFunction>();
+/** At most this many failing fields are named in one answer. */
+const MAX_MESSAGES = 20;
 
-function validator(schema: JsonSchema): ValidateFunction {
-  let fn = compiled.get(schema);
-  if (!fn) {
-    fn = ajv.compile(schema);
-    compiled.set(schema, fn);
-  }
-  return fn;
-}
+const unprocessable = (detail: string) => new DomainError(422, "Unprocessable Entity", detail);
 
 function describeError(field: string, e: ErrorObject): string {
   const path = field + e.instancePath.replace(/\//g, ".");
@@ -46,25 +43,61 @@ function allowed(e: ErrorObject): string {
   return props && typeof props === "object" ? Object.keys(props).join(", ") : "none";
 }
 
-/** Throws a 400 when `schema` is not a JSON Schema that compiles. */
+/** Throws a 422 naming the spot and the rule when `schema` may not be stored (see schema-compiler). */
 export function checkJsonSchema(field: string, schema: JsonSchema): void {
   try {
-    validator(schema);
+    checkStorableSchema(schema);
   } catch (error) {
-    throw badRequest(`${field}: is not a valid JSON Schema (${(error as Error).message})`);
+    if (!(error instanceof SchemaRefusal)) throw error;
+    throw unprocessable(`${field}${error.path}: ${error.message}`);
+  }
+}
+
+/** Checks every JSON Schema a provider definition holds; the first refusal is thrown. */
+export function checkProviderSchemas(provider: schemas.Provider): void {
+  checkJsonSchema("configSchema", provider.configSchema);
+  checkJsonSchema("secretsSchema", provider.secretsSchema);
+  checkJsonSchema("detailsSchema", provider.detailsSchema);
+  provider.plans.forEach((plan, i) => {
+    for (const [name, parameter] of Object.entries(plan.parameters)) {
+      checkJsonSchema(`plans.${i}.parameters.${name}.schema`, parameter.schema);
+    }
+  });
+  if (provider.backups) {
+    checkJsonSchema("backups.configSchema", provider.backups.configSchema);
+    checkJsonSchema("backups.secretsSchema", provider.backups.secretsSchema);
   }
 }
 
 /**
  * Validates `value` (mutating it to fill schema defaults) and throws a 400
  * naming every failing field. `field` is the request path, e.g. "config".
+ * A stored schema that no longer compiles (stored before registration
+ * checked it) is a 422 about the provider, not a 500.
  */
 export function checkAgainstSchema(field: string, schema: JsonSchema | undefined, value: unknown): void {
   if (!schema) return;
-  const fn = validator(schema);
-  if (!fn(value)) {
+  let fn: ReturnType<typeof validatorOf>;
+  try {
+    fn = validatorOf(schema);
+  } catch (error) {
+    throw unprocessable(
+      `${field}: the provider's schema for it cannot be used (${(error as Error).message.slice(0, 200)}); the provider must be fixed`,
+    );
+  }
+  let valid: boolean;
+  try {
+    valid = withPatternBudget(() => fn(value) as boolean);
+  } catch (error) {
+    if (error instanceof PatternBudgetExceeded) throw badRequest(`${field}: ${error.message}`);
+    throw error;
+  }
+  if (!valid) {
     const messages = [...new Set((fn.errors ?? []).map((e) => describeError(field, e)))];
-    throw badRequest(messages.join("; "));
+    const shown = messages.slice(0, MAX_MESSAGES).join("; ");
+    throw badRequest(
+      messages.length > MAX_MESSAGES ? `${shown}; and ${messages.length - MAX_MESSAGES} more` : shown,
+    );
   }
 }
 
@@ -140,9 +173,9 @@ export function resolvePlan(
       if ((schema.minimum as number | undefined) !== undefined) parameters[name] = schema.minimum as number;
       continue;
     }
-    const holder = { [name]: value };
-    checkAgainstSchema("plan.parameters", { type: "object", properties: { [name]: schema } }, holder);
-    parameters[name] = holder[name] as number;
+    // Validated against the stored schema object itself, so its compiled validator is reused.
+    checkAgainstSchema(`plan.parameters.${name}`, schema, value);
+    parameters[name] = value as number;
   }
   return { id: plan.id, parameters };
 }
