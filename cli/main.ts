@@ -13,7 +13,9 @@ commands:
   serve     run the reference control plane (public API under /api, bundled backends)
             --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
-            --token TOKEN=TEAM[,TEAM...] (repeatable; LANDFORM_TOKENS="t1=1,2;t2=3")
+            --token TOKEN=TEAMS (repeatable; TEAMS: team ids and/or admin, e.g. t1=1,2 or t2=admin)
+            --token-file FILE (repeatable; one TOKEN=TEAMS a line, # comments); with neither flag:
+            LANDFORM_TOKENS="t1=1,2;t2=admin" and LANDFORM_TOKENS_FILE=FILE (docs/authorization.md)
             --vault-key-file FILE (LANDFORM_VAULT_KEY_FILE; default DIR/vault.key, made on first start)
             --vault-key BASE64[,BASE64...] (LANDFORM_VAULT_KEY; the key ring inline, active key first)
             --backend-key-file FILE (LANDFORM_BACKEND_KEY_FILE)  --backend-key KEY (LANDFORM_BACKEND_KEY)
@@ -33,26 +35,6 @@ function jsonLog(rec: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: "info", ...rec })}\n`);
 }
 
-/** Parses `TOKEN=TEAM[,TEAM...]` entries; throws naming the bad entry. */
-export function parseTokens(entries: string[]): Map<string, ReadonlySet<number>> {
-  const tokens = new Map<string, ReadonlySet<number>>();
-  for (const entry of entries) {
-    const eq = entry.lastIndexOf("=");
-    const token = entry.slice(0, eq);
-    const teams = entry
-      .slice(eq + 1)
-      .split(",")
-      .map((t) => Number(t.trim()));
-    if (eq <= 0 || teams.length === 0 || teams.some((t) => !Number.isInteger(t) || t < 0)) {
-      throw new Error(
-        `--token: expected TOKEN=TEAM[,TEAM...] with integer teams, got "${entry.replace(/^[^=]*/, "***")}"`,
-      );
-    }
-    tokens.set(token, new Set(teams));
-  }
-  return tokens;
-}
-
 function intOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -69,6 +51,7 @@ async function serve(argv: string[]): Promise<number> {
       host: { type: "string" },
       "data-dir": { type: "string" },
       token: { type: "string", multiple: true },
+      "token-file": { type: "string", multiple: true },
       "vault-key": { type: "string" },
       "vault-key-file": { type: "string" },
       "operation-delay-ms": { type: "string" },
@@ -83,8 +66,8 @@ async function serve(argv: string[]): Promise<number> {
   if (accessLog !== "all" && accessLog !== "changes") {
     throw new Error(`--access-log: expected "all" or "changes", got "${accessLog}"`);
   }
-  const tokenEntries =
-    values.token ?? (env.LANDFORM_TOKENS ? env.LANDFORM_TOKENS.split(";").filter(Boolean) : []);
+  const { loadTokens } = await import("../control-plane/api/auth.js");
+  const tokens = loadTokens({ tokens: values.token ?? [], tokenFiles: values["token-file"] ?? [], env });
   const { startControlPlane } = await import("../control-plane/app.js");
   const { key: vaultKey, keyFile: vaultKeyFile } = vaultKeySource(values, env);
   const delay = intOption("operation-delay-ms", values["operation-delay-ms"]);
@@ -96,7 +79,7 @@ async function serve(argv: string[]): Promise<number> {
     dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
     host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
     port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
-    tokens: parseTokens(tokenEntries),
+    tokens,
     ...(vaultKey ? { vaultKey } : {}),
     ...(vaultKeyFile ? { vaultKeyFile } : {}),
     backends: {

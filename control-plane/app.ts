@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { TokenTable } from "./api/auth";
 import { createApiHandler } from "./api/server";
 import { bundledCatalog } from "./backends/catalog";
 import { startReferenceBackends } from "./backends/reference/index";
@@ -19,8 +20,12 @@ export interface ControlPlaneOptions {
   dataDir: string;
   host?: string;
   port?: number;
-  /** Bearer token -> the teams it may act for. Empty: a development token for team 1 is made (once, kept in the data dir). */
-  tokens?: Map<string, ReadonlySet<number>>;
+  /**
+   * The accepted bearer tokens and their grants (`loadTokens` in api/auth reads
+   * them from flags, files and the environment). Empty: a development token for
+   * team 1 is made (once, kept sealed in the data dir).
+   */
+  tokens?: TokenTable;
   /** The vault's key ring inline (base64 32-byte keys, active first; see store/vault.ts). */
   vaultKey?: string;
   /** A file holding the key ring. Neither given: `vault.key` in the data dir (0600), made on first start. */
@@ -41,7 +46,6 @@ export interface RunningControlPlane {
   backendsUrl?: string;
   /** The development token, when it was made by this start (printed once). */
   createdDevToken?: string;
-  tokens: Map<string, ReadonlySet<number>>;
   now(): number;
   advanceClock(ms: number): void;
   close(): Promise<void>;
@@ -71,14 +75,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
 
   // Tokens: the configured ones, else one development token kept in the data dir.
-  const tokens = new Map(options.tokens ?? []);
+  const tokens = options.tokens ?? new TokenTable();
   let createdDevToken: string | undefined;
   if (tokens.size === 0) {
     const token = keptSecret(store, vault, DEV_TOKEN_KEY, () => {
       createdDevToken = `lf_dev_${randomBytes(18).toString("base64url")}`;
       return createdDevToken;
     });
-    tokens.set(token, new Set([1]));
+    tokens.add(token, { teams: new Set([1]), admin: false }, "the development token");
   }
 
   const catalog = new Catalog(store, vault, now);
@@ -172,7 +176,6 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     apiUrl: `${url}/api`,
     ...(backends ? { backendsUrl: backends.url } : {}),
     ...(createdDevToken ? { createdDevToken } : {}),
-    tokens,
     now,
     advanceClock(ms: number) {
       offset += ms;

@@ -151,6 +151,8 @@ describe("custom providers", () => {
       ...definition,
       name: "far-pg",
       version: "v1",
+      // A team token registers team providers only; global ones need an admin token (docs/authorization.md).
+      scope: { type: "team", teamIds: [1] },
       backend: { api: { endpoint: `http://127.0.0.1:${deadPort}/api/v1/postgresql`, secret: cp.backendKey } },
     } as Parameters<typeof client.providers.create>[0]);
     const created = await client.managedServices.create({

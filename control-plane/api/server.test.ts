@@ -17,6 +17,7 @@ import {
   notFound,
   type ProvidersService,
 } from "../domain/types";
+import { TokenTable } from "./auth";
 import { createApiHandler, MAX_BODY_BYTES, route } from "./server";
 
 // ---------------------------------------------------------------- fakes
@@ -112,6 +113,12 @@ const fakeStats: ControlPlaneStats = {
 
 // ---------------------------------------------------------------- server
 
+function teamSevenTokens(): TokenTable {
+  const table = new TokenTable();
+  table.add(TOKEN, { teams: new Set([7]), admin: false });
+  return table;
+}
+
 const managedServices = new FakeManagedServices();
 const providers = new FakeProviders();
 const logs: Record<string, unknown>[] = [];
@@ -124,7 +131,7 @@ beforeAll(async () => {
     providers,
     managedServices,
     stats: fakeStats,
-    tokens: new Map([[TOKEN, new Set([7])]]),
+    tokens: teamSevenTokens(),
     log: (rec) => logs.push(rec),
     ready: () => ready,
     extraRoutes: [

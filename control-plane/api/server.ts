@@ -13,6 +13,7 @@ import {
   type ManagedServicesService,
   type ProvidersService,
 } from "../domain/types";
+import { authenticate, type TokenTable } from "./auth";
 import { HttpMetrics, type RouteSeries } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { describeIssues, PROBLEM_CONTENT_TYPE, problemJson } from "./problems";
@@ -25,8 +26,8 @@ export interface ApiDeps {
   readonly providers: ProvidersService;
   readonly managedServices: ManagedServicesService;
   readonly stats: ControlPlaneStats;
-  /** Bearer token -> the teams it may act for. */
-  readonly tokens: Map<string, ReadonlySet<number>>;
+  /** The accepted bearer tokens and their grants (see ./auth and docs/authorization.md). */
+  readonly tokens: TokenTable;
   /** One structured record per request (method, route pattern, status, duration, traceId) and per 500. */
   readonly log: (rec: Record<string, unknown>) => void;
   /** Readiness: false while the store or the reconciler is not up yet. */
@@ -95,17 +96,14 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
     const ex = new Exchange(res, traceId, start, method, compiled.series, r.path, log, quietReads);
     try {
       let caller: Caller;
-      if (r.public) caller = { teams: NO_TEAMS, traceId };
+      if (r.public) caller = { teams: NO_TEAMS, admin: false, traceId };
       else {
-        const token = bearerToken(req.headers.authorization);
-        const teams = token === undefined ? undefined : tokens.get(token);
-        if (!teams) {
-          const detail =
-            token === undefined ? "send Authorization: Bearer <token>" : "the bearer token is not known here";
-          ex.problem(401, "Unauthorized", detail, { "www-authenticate": 'Bearer realm="landform"' });
+        const auth = authenticate(tokens, req.headers.authorization);
+        if ("refused" in auth) {
+          ex.problem(401, "Unauthorized", auth.refused, { "www-authenticate": 'Bearer realm="landform"' });
           return;
         }
-        caller = { teams, traceId };
+        caller = { teams: auth.grant.teams, admin: auth.grant.admin, traceId };
       }
 
       let params: unknown;
@@ -323,14 +321,6 @@ function operationalRoutes(deps: ApiDeps, metrics: HttpMetrics, openapi: () => B
       handler: () => new RawBody(openapi()),
     }),
   ];
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const space = header.indexOf(" ");
-  if (space < 0 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
-  const token = header.slice(space + 1).trim();
-  return token === "" ? undefined : token;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -245,10 +245,11 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     const { store, vault, catalog, now } = this.o;
     const current = this.visible(caller, id);
     if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state} and can no longer change`);
-    const provider = catalog.get(current.provider.name, current.provider.schemaVersion);
+    // Only a provider the service's own team may use: not one another team of the caller registered.
+    const provider = catalog.forTeam(current.teamId, current.provider.name, current.provider.schemaVersion);
     if (!provider) {
       throw conflict(
-        `provider: ${current.provider.name} ${current.provider.schemaVersion} is no longer in the catalog`,
+        `provider: ${current.provider.name} ${current.provider.schemaVersion} is no longer in the catalog of team ${current.teamId}`,
       );
     }
     const next = structuredClone(current);

@@ -30,8 +30,22 @@ export function canonicalSchemaVersion(version: string): string {
   return version.startsWith("v") ? version : `v${version}`;
 }
 
+/** Who may see a provider (list it, name it in a service): everyone if global, else its teams. */
 function visibleTo(p: StoredProvider, teams: ReadonlySet<number>): boolean {
   return p.scope.type === "global" || p.scope.teamIds.some((t) => teams.has(t));
+}
+
+/**
+ * Whether the caller may write a provider with this scope (docs/authorization.md):
+ * a global one only with an admin token, a team one only with a token acting
+ * for every team in it. Checked against the current scope and the new one.
+ */
+function scopeWriteRefusal(caller: Caller, scope: schemas.ProviderScope): string | undefined {
+  if (scope.type === "global") {
+    return caller.admin ? undefined : "only an admin token may create, change or delete a global provider";
+  }
+  const foreign = scope.teamIds.filter((t) => !caller.teams.has(t));
+  return foreign.length === 0 ? undefined : `this token does not act for team ${foreign.join(", ")}`;
 }
 
 function compareVersions(a: string, b: string): number {
@@ -73,11 +87,24 @@ export class Catalog implements ProvidersService {
     return candidates[0]?.entry;
   }
 
-  /** The provider regardless of visibility (for the reconciler). */
+  /** The provider regardless of visibility. */
   get(name: string, schemaVersion: string): schemas.Provider | undefined {
     return this.store
       .providers()
       .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion)?.entry;
+  }
+
+  /**
+   * The provider a service of `team` may use: undefined when it is gone or its
+   * scope no longer includes the team. Services, the reconciler included, go
+   * through this, so a scope change can never send a team's secrets to a
+   * backend registered for other teams.
+   */
+  forTeam(team: number, name: string, schemaVersion: string): schemas.Provider | undefined {
+    const p = this.store
+      .providers()
+      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion);
+    return p && visibleTo(p, new Set([team])) ? p.entry : undefined;
   }
 
   /** Versions of `name` the teams can see, for error messages. */
@@ -143,7 +170,7 @@ export class Catalog implements ProvidersService {
     if (backend) entry.backend = backend;
     const next: StoredProvider = {
       entry: this.parseEntry(entry),
-      scope: scope ? this.checkScope(caller, scope) : current.scope,
+      scope: scope ? this.checkScope(caller, scope, "scope") : current.scope,
       builtin: false,
     };
     const key = backend && "api" in backend ? (backend.api.secret ?? null) : undefined;
@@ -174,8 +201,11 @@ export class Catalog implements ProvidersService {
         `provider ${name} ${schemaVersion} is bundled with the control plane and cannot be changed`,
       );
     }
-    if (current.scope.type === "team" && !current.scope.teamIds.every((t) => caller.teams.has(t))) {
-      throw forbidden(`provider ${name} ${schemaVersion} belongs to teams this token cannot act for`);
+    const refusal = scopeWriteRefusal(caller, current.scope);
+    if (refusal) {
+      throw forbidden(
+        `provider ${name} ${schemaVersion} is ${current.scope.type === "global" ? "global" : "a team provider"}: ${refusal}`,
+      );
     }
     return current;
   }
@@ -193,6 +223,12 @@ export class Catalog implements ProvidersService {
       );
     }
     const { scope, version, schemaVersion, ...fields } = body;
+    // Authorization before validation: a refused caller learns nothing from the checks that follow.
+    const checkedScope = this.checkScope(
+      caller,
+      scope ?? { type: "global" },
+      scope ? "scope" : "scope (omitted: global)",
+    );
     const sv = schemaVersion ?? version ?? "v1";
     if (version && schemaVersion && version !== schemaVersion) {
       throw badRequest(
@@ -200,7 +236,7 @@ export class Catalog implements ProvidersService {
       );
     }
     const entry = this.parseEntry({ ...fields, version: sv, schemaVersion: sv, createdAt: undefined });
-    return { entry, scope: this.checkScope(caller, scope ?? { type: "global" }), builtin: false };
+    return { entry, scope: checkedScope, builtin: false };
   }
 
   private parseEntry(raw: Record<string, unknown>): schemas.Provider {
@@ -214,13 +250,13 @@ export class Catalog implements ProvidersService {
     return result.data;
   }
 
-  private checkScope(caller: Caller, scope: schemas.ProviderScope): schemas.ProviderScope {
-    if (scope.type === "team") {
-      const foreign = scope.teamIds.filter((t) => !caller.teams.has(t));
-      if (foreign.length > 0)
-        throw forbidden(`scope.teamIds: this token has no access to team ${foreign.join(", ")}`);
-      if (scope.teamIds.length === 0) throw badRequest("scope.teamIds: must name at least one team");
+  /** The new scope of a provider being written, if the caller may give it that scope. */
+  private checkScope(caller: Caller, scope: schemas.ProviderScope, field: string): schemas.ProviderScope {
+    if (scope.type === "team" && scope.teamIds.length === 0) {
+      throw badRequest("scope.teamIds: must name at least one team");
     }
+    const refusal = scopeWriteRefusal(caller, scope);
+    if (refusal) throw forbidden(`${scope.type === "team" ? "scope.teamIds" : field}: ${refusal}`);
     return scope;
   }
 

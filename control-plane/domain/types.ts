@@ -4,9 +4,17 @@
  */
 import type * as schemas from "../../sdk/schemas";
 
-/** Who is calling: the teams the bearer token is bound to. */
-export interface Caller {
+/**
+ * What a bearer token may do (docs/authorization.md): act for its teams, and,
+ * for an admin token, also create, change and delete global providers.
+ */
+export interface Grant {
   readonly teams: ReadonlySet<number>;
+  readonly admin: boolean;
+}
+
+/** Who is calling: the grant of the bearer token, and the request's trace id. */
+export interface Caller extends Grant {
   readonly traceId: string;
 }
 

@@ -99,7 +99,8 @@ export class Reconciler {
       }
       return;
     }
-    const provider = this.o.catalog.get(r.provider.name, r.provider.schemaVersion);
+    // Scoped to the service's team: a provider whose scope no longer includes it gets none of its secrets.
+    const provider = this.o.catalog.forTeam(r.teamId, r.provider.name, r.provider.schemaVersion);
     const address = provider && this.o.catalog.backendOf(provider);
     if (!provider || !address) {
       if (r.state !== "invalid provider") {
@@ -108,7 +109,7 @@ export class Reconciler {
         this.event(
           r,
           "ProviderInvalid",
-          `provider ${r.provider.name} ${r.provider.schemaVersion} is ${provider ? "not served by an API backend" : "no longer in the catalog"}`,
+          `provider ${r.provider.name} ${r.provider.schemaVersion} is ${provider ? "not served by an API backend" : `no longer in the catalog of team ${r.teamId}`}`,
           "error",
         );
         this.o.countOutcome?.("invalid_provider");
