@@ -4,6 +4,7 @@
  * key. It knows nothing about retries or status; the reconciler owns those.
  */
 import { Agent, request } from "undici";
+import { scrubBackendText, secretNeedles } from "./scrub";
 
 export type Values = Record<string, unknown>;
 
@@ -67,6 +68,11 @@ export interface BackendClientOptions {
 }
 
 const sharedAgent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+
+/** Largest answer read from a backend; observed state of many services fits well within. */
+export const MAX_BACKEND_BODY_BYTES = 16 * 1024 * 1024;
+/** Of an error answer only the start is read: it is cut to a short message anyway. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class BackendClient {
   private readonly base: string;
@@ -135,18 +141,29 @@ export class BackendClient {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      throw new BackendError(0, `backend unreachable (${code ?? (error as Error).message})`);
+      throw new BackendError(0, `backend unreachable (${this.safe(code ?? (error as Error).message, body)})`);
     }
-    const text = await res.body.text();
-    if (res.statusCode >= 400) {
-      let message = text.slice(0, 300);
+    const failed = res.statusCode >= 400;
+    const limit = failed ? MAX_ERROR_BODY_BYTES : MAX_BACKEND_BODY_BYTES;
+    let text: string;
+    try {
+      text = await readCapped(res.body, limit, !failed);
+    } catch (error) {
+      if (error instanceof BackendError) throw error;
+      throw new BackendError(502, `backend answer broke off (${this.safe((error as Error).message, body)})`);
+    }
+    if (failed) {
+      let message = text;
       try {
         const parsed = JSON.parse(text) as { error?: unknown };
         if (typeof parsed.error === "string") message = parsed.error;
       } catch {
         // not JSON: keep the text
       }
-      throw new BackendError(res.statusCode, `backend answered ${res.statusCode} to ${method}: ${message}`);
+      throw new BackendError(
+        res.statusCode,
+        `backend answered ${res.statusCode} to ${method}: ${this.safe(message, body)}`,
+      );
     }
     if (text.length === 0) return undefined;
     try {
@@ -155,4 +172,35 @@ export class BackendClient {
       throw new BackendError(502, `backend answered ${method} with a body that is not JSON`);
     }
   }
+
+  /** Backend text with this call's key and the secrets it sent removed, cut short (see scrub.ts). */
+  private safe(text: string, body: unknown): string {
+    const sent = body as { secrets?: unknown; recoverFrom?: { secrets?: unknown } } | undefined;
+    return scrubBackendText(text, secretNeedles(this.o.key, sent?.secrets, sent?.recoverFrom?.secrets));
+  }
+}
+
+/**
+ * Reads at most `limit` bytes of an answer. Past it, an error answer is cut
+ * (only its start is shown), while a success answer is refused: half a
+ * document is not one.
+ */
+async function readCapped(
+  stream: AsyncIterable<Buffer> & { destroy(): unknown },
+  limit: number,
+  refuseLonger: boolean,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > limit) {
+      stream.destroy();
+      if (refuseLonger) throw new BackendError(502, `backend answered with more than ${limit} bytes`);
+      chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type * as schemas from "../../sdk/schemas";
 import { BackendClient, BackendError, type ObservedService } from "../backends/client";
+import { scrubBackendText, secretNeedles } from "../backends/scrub";
 import { recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
 import type { BackupRecord, ServiceRecord, Store } from "../store/store";
@@ -130,7 +131,7 @@ export class Reconciler {
       if (r.deletedAt) await this.stepDeletion(r, client);
       else await this.stepLive(r, client);
     } catch (error) {
-      this.failed(r, error, now);
+      this.failed(r, error, now, address.key);
     }
   }
 
@@ -289,7 +290,7 @@ export class Reconciler {
       // Start it again on the next attempt, after the step's backoff.
       delete entry.initiatedAt;
       entry.failures = (entry.failures ?? 0) + 1;
-      entry.lastError = status.error;
+      entry.lastError = scrubBackendText(status.error, this.needles(r));
       throw new BackendError(502, `${entry.reason} backup ${entry.id} failed: ${status.error}`);
     }
     return true;
@@ -406,8 +407,12 @@ export class Reconciler {
     this.save(r, this.o.clock.now() + delay);
   }
 
-  private failed(r: ServiceRecord, error: unknown, now: number): void {
-    const message = error instanceof Error ? error.message : String(error);
+  private failed(r: ServiceRecord, error: unknown, now: number, backendKey?: string): void {
+    // Error text carries what the backend said: it goes into an event only scrubbed and cut short.
+    const message = scrubBackendText(
+      error instanceof Error ? error.message : String(error),
+      this.needles(r, backendKey),
+    );
     r.failures += 1;
     const ceiling = Math.min(BACKOFF_MIN_MS * 2 ** (r.failures - 1), BACKOFF_MAX_MS);
     // Equal jitter: at least half the step, so a burst of failures spreads out.
@@ -454,6 +459,12 @@ export class Reconciler {
     r.nextAttemptAt = nextAt;
     this.o.store.putService(r);
     if (nextAt !== null) this.queue.schedule(r.id, nextAt);
+  }
+
+  /** Every secret of the service (and the backend key) in the forms a backend might echo them. */
+  private needles(r: ServiceRecord, backendKey?: string): string[] {
+    const kinds = ["service", "backups", "recover"] as const;
+    return secretNeedles(backendKey, ...kinds.map((kind) => this.secrets(r.id, kind)));
   }
 
   private secrets(owner: string, kind: "service" | "backups" | "recover"): Record<string, unknown> {
