@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { TokenTable } from "./api/auth";
+import { Idempotency } from "./api/idempotency";
 import { createApiHandler } from "./api/server";
 import { bundledCatalog } from "./backends/catalog";
 import { startReferenceBackends } from "./backends/reference/index";
@@ -53,6 +54,8 @@ export interface RunningControlPlane {
 
 const DEV_TOKEN_KEY = "dev-token";
 const BACKEND_KEY = "reference-backend-key";
+/** Keys the hashes of tokens and bodies in the idempotency table; kept, so keys outlive a restart. */
+const IDEMPOTENCY_SECRET_KEY = "idempotency-secret";
 
 /** A secret made once and kept sealed in the store's metadata (the development token, the backend key). */
 function keptSecret(store: Store, vault: Vault, name: string, make: () => string): string {
@@ -132,6 +135,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     log,
     ready: () => ready,
     accessLog: options.accessLog ?? "changes",
+    idempotency: new Idempotency({
+      keys: store.idempotency,
+      transaction: (fn) => store.transaction(fn),
+      now,
+      secret: Buffer.from(
+        keptSecret(store, vault, IDEMPOTENCY_SECRET_KEY, () => randomBytes(32).toString("base64url")),
+        "base64url",
+      ),
+    }),
   });
   const server = http.createServer((req, res) => {
     if (options.testClock && req.method === "POST" && req.url === "/_landform/clock") {

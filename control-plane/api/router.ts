@@ -72,6 +72,8 @@ export class RawBody {
     readonly body: string | Buffer,
     readonly contentType = "application/json",
     readonly status = 200,
+    /** Extra response headers (e.g. the mark on a replayed answer). */
+    readonly headers?: Record<string, string>,
   ) {}
 }
 

@@ -13,13 +13,16 @@ import {
   type ManagedServicesService,
   type ProvidersService,
 } from "../domain/types";
-import { authenticate, type TokenTable } from "./auth";
+import { authenticate, bearerToken, type TokenTable } from "./auth";
+import type { Idempotency, KeyedRequest } from "./idempotency";
+import { CLIENT_GONE, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from "./body";
 import { HttpMetrics, type RouteSeries } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { describeIssues, PROBLEM_CONTENT_TYPE, problemJson } from "./problems";
 import { decodeSegment, parseQuery, RawBody, type Route, type RouteContext, Router, route } from "./router";
 import { managedServicesRoutes } from "./routes";
 
+export { MAX_BODY_BYTES } from "./body";
 export { RawBody, type Route, type RouteContext, route } from "./router";
 
 export interface ApiDeps {
@@ -40,15 +43,15 @@ export interface ApiDeps {
   readonly accessLog?: "all" | "changes";
   /** More routes in the same table format (e.g. admin endpoints); `/api/...` ones that are not hidden are documented. */
   readonly extraRoutes?: readonly Route[];
+  /** Honours `Idempotency-Key` on POST and PATCH (./idempotency); without it the header is ignored. */
+  readonly idempotency?: Idempotency;
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 const NO_TEAMS: ReadonlySet<number> = new Set();
 const JSON_TYPE = "application/json";
-const CLIENT_GONE = Symbol("client closed the connection");
 
 /** Builds the request listener: pass it to `http.createServer`. */
 export function createApiHandler(deps: ApiDeps): RequestListener {
@@ -94,6 +97,7 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
     const { compiled, values } = match;
     const r = compiled.route;
     const ex = new Exchange(res, traceId, start, method, compiled.series, r.path, log, quietReads);
+    let keyed: KeyedRequest | undefined;
     try {
       let caller: Caller;
       if (r.public) caller = { teams: NO_TEAMS, admin: false, traceId };
@@ -104,6 +108,9 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
           return;
         }
         caller = { teams: auth.grant.teams, admin: auth.grant.admin, traceId };
+        // The key is held (a repeat gets 409) until this response is over, however it ends.
+        keyed = deps.idempotency?.begin(req, method, bearerToken(req.headers.authorization) ?? "");
+        if (keyed) res.once("close", keyed.release);
       }
 
       let params: unknown;
@@ -133,11 +140,14 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
 
       const bodySchema = r.body;
       if (!bodySchema) {
-        ex.run(r, { caller, traceId, params, query, body: undefined });
+        ex.run(keyed ? keyed.wrap(r, undefined) : r, { caller, traceId, params, query, body: undefined });
         return;
       }
       readBody(req).then(
         (buffer) => {
+          if (nestsDeeperThan(buffer, MAX_JSON_DEPTH)) {
+            return ex.badRequest(`body: nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+          }
           let json: unknown;
           try {
             json = JSON.parse(buffer.toString("utf8"));
@@ -148,7 +158,7 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
           try {
             const parsed = bodySchema.safeParse(json);
             if (!parsed.success) return ex.badRequest(describeIssues(parsed.error.issues, json, "body"));
-            ex.run(r, { caller, traceId, params, query, body: parsed.data });
+            ex.run(keyed ? keyed.wrap(r, json) : r, { caller, traceId, params, query, body: parsed.data });
           } catch (err) {
             ex.fail(err);
           }
@@ -193,7 +203,8 @@ class Exchange {
   private reply(value: unknown): void {
     try {
       if (value === undefined) this.send(200, undefined, "");
-      else if (value instanceof RawBody) this.send(value.status, value.contentType, value.body);
+      else if (value instanceof RawBody)
+        this.send(value.status, value.contentType, value.body, value.headers);
       else this.send(200, JSON_TYPE, JSON.stringify(value));
     } catch (err) {
       this.fail(err);
@@ -321,37 +332,6 @@ function operationalRoutes(deps: ApiDeps, metrics: HttpMetrics, openapi: () => B
       handler: () => new RawBody(openapi()),
     }),
   ];
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const tooLarge = () =>
-      new DomainError(413, "Payload Too Large", `body: larger than ${MAX_BODY_BYTES} bytes`);
-    const declared = req.headers["content-length"];
-    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      reject(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.off("data", onData);
-        req.off("end", onEnd);
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", () => reject(CLIENT_GONE));
-    req.on("close", () => {
-      if (!req.complete) reject(CLIENT_GONE);
-    });
-  });
 }
 
 function safeDecode<T>(s: string, decode: (s: string) => T): T | undefined {

@@ -85,6 +85,17 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    name: "idempotency keys: the first answer to a keyed write, for 24 hours",
+    sql: () => [
+      `CREATE TABLE idempotency_keys (
+         scope TEXT NOT NULL, idem_key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+         status INTEGER NOT NULL, content_type TEXT NOT NULL, body TEXT NOT NULL,
+         created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (scope, idem_key))`,
+      `CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

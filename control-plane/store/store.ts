@@ -17,6 +17,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type * as schemas from "../../sdk/schemas";
 import { DEFAULT_EVENT_RETENTION, EventLog, type EventRetention } from "./event-log";
+import { IdempotencyKeys } from "./idempotency";
 import { lockDataDir } from "./lock";
 import { migrate } from "./migrations";
 import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
@@ -71,12 +72,15 @@ export class Store {
 
   private readonly unlock: () => void;
   private readonly eventLog: EventLog;
+  /** Answers of keyed writes (Idempotency-Key); record them in the write's own transaction. */
+  readonly idempotency: IdempotencyKeys;
 
   constructor(dataDir: string, options: StoreOptions = {}) {
     const { db, unlock } = open(dataDir);
     this.db = db;
     this.unlock = unlock;
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
+    this.idempotency = new IdempotencyKeys(db);
     this.stmts = {
       getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
       putMeta: db.prepare(
