@@ -9,9 +9,15 @@
  *
  * Every schema is plain JSON Schema (draft 2020-12) plus one vendor keyword,
  * `x-update-constraint`, which says how a value may change after create (see
- * UPDATE_CONSTRAINTS). Details schemas carry two EXTENSIONS of the reference
- * backends: `phase` (what the backend is doing) and `dataUrl` (the service's
- * key-value data set, which stands in for the data a real server would hold).
+ * UPDATE_CONSTRAINTS). Details schemas carry EXTENSIONS of the reference
+ * backends: `phase` (what the backend is doing); for services that run a real
+ * server (postgres, postgresql, redis; see ./reference/engines)
+ * `serverVersion` and `restarts`; for simulated ones `simulated: true` and
+ * `dataUrl` (the key-value data set that stands in for a server's data).
+ *
+ * `postgresql` has one endpoint per version (`/api/v1/postgresql/v15`): the
+ * contract's create body does not name the provider version, and the version
+ * picks the PostgreSQL major the backend starts.
  */
 import type { z } from "zod";
 import type * as schemas from "../../sdk/schemas";
@@ -65,14 +71,31 @@ function icon(letters: string, color: string): string {
 
 const PG_IDENTIFIER = "^[a-z_][a-z0-9_]{0,62}$";
 
-const phaseDetail: JsonSchema = {
-  type: "string",
-  enum: [...SERVICE_PHASES],
-  description: "EXTENSION (reference backends): what the backend is doing; `running` when usable.",
-};
-const dataUrlDetail: JsonSchema = {
-  type: "string",
-  description: "EXTENSION (reference backends): URL of the service's key-value data set.",
+/** EXTENSIONS of the reference backends, shared by every details schema. */
+const referenceDetails: Record<string, JsonSchema> = {
+  phase: {
+    type: "string",
+    enum: [...SERVICE_PHASES],
+    description: "EXTENSION (reference backends): what the backend is doing; `running` when usable.",
+  },
+  dataUrl: {
+    type: "string",
+    description:
+      "EXTENSION (reference backends, simulated services only): URL of the service's key-value data set.",
+  },
+  simulated: {
+    type: "boolean",
+    description: "EXTENSION (reference backends): true when no real server runs behind the service.",
+  },
+  serverVersion: {
+    type: "string",
+    description: "EXTENSION (reference backends): the version the running server reports.",
+  },
+  restarts: {
+    type: "integer",
+    minimum: 0,
+    description: "EXTENSION (reference backends): times the server died on its own and was started again.",
+  },
 };
 const readyDetail: JsonSchema = {
   type: "boolean",
@@ -192,7 +215,12 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
     schemaVersion: fields.version,
     scope: "global",
     author: "Landform",
-    backend: { api: { endpoint: `${base}/api/v1/${fields.name}`, ...(key ? { secret: key } : {}) } },
+    backend: {
+      api: {
+        endpoint: `${base}/api/v1/${fields.name}${fields.name === "postgresql" ? `/${fields.version}` : ""}`,
+        ...(key ? { secret: key } : {}),
+      },
+    },
   });
 
   const postgres = entry({
@@ -214,8 +242,7 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
         port: port("PostgreSQL port."),
         dsn: { type: "string", description: "Connection string without the password." },
         ready: readyDetail,
-        phase: phaseDetail,
-        dataUrl: dataUrlDetail,
+        ...referenceDetails,
       },
       ["ready"],
     ),
@@ -258,8 +285,7 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
           port: port("PostgreSQL port."),
           dsn: { type: "string", description: "Connection string without user or password." },
           ready: readyDetail,
-          phase: phaseDetail,
-          dataUrl: dataUrlDetail,
+          ...referenceDetails,
         },
         ["ready"],
       ),
@@ -330,8 +356,7 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
         port: port("Redis port."),
         dsn: { type: "string", description: "Connection URL without the password." },
         ready: readyDetail,
-        phase: phaseDetail,
-        dataUrl: dataUrlDetail,
+        ...referenceDetails,
       },
       ["ready"],
     ),
@@ -384,8 +409,7 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
         endpoint: { type: "string", description: "S3 endpoint URL." },
         region: { type: "string", description: "Region name." },
         ready: readyDetail,
-        phase: phaseDetail,
-        dataUrl: dataUrlDetail,
+        ...referenceDetails,
       },
       ["ready"],
     ),
@@ -425,8 +449,7 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
         pgPort: port("PostgreSQL protocol port."),
         dsn: { type: "string", description: "TDS connection URL without the password." },
         ready: readyDetail,
-        phase: phaseDetail,
-        dataUrl: dataUrlDetail,
+        ...referenceDetails,
       },
       ["ready"],
     ),

@@ -5,16 +5,22 @@
  * exactly as it drives any custom backend. The routes and their extensions
  * are documented in `./server.ts`.
  *
- * They simulate what a real backend does, not what it runs: operations are
- * asynchronous (accepted at once, finished after `operationDelayMs`), state is
- * durable in the data folder, and each service has a key-value data set that
- * stands in for its data and survives pause, resume and restarts. Backups are
- * real: each is an object in the team's S3-compatible store, and recovery
- * reads it back (./store-backups.ts).
+ * `postgres`, `postgresql` and `redis` services run real servers, one per
+ * service, under `<dataDir>/engines` (./engines); an operation on them ends
+ * when the server has converged, and closing the backends stops the servers
+ * (starting them again brings back every one that is not paused). The other
+ * providers, and these where their binary is missing, are simulated:
+ * operations are asynchronous (accepted at once, finished after
+ * `operationDelayMs`), state is durable in the data folder, and each service
+ * has a key-value data set that stands in for its data and survives pause,
+ * resume and restarts. Backups are objects in the team's S3-compatible store,
+ * and recovery reads them back (./store-backups.ts); for engine-backed
+ * services they hold the (empty) simulated data set, not the server's data.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Backups } from "./backups";
+import { EngineManager } from "./engines";
 import { FaultInjector } from "./faults";
 import { referenceProfiles } from "./providers";
 import { requestHandler } from "./server";
@@ -88,6 +94,28 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       error: err instanceof Error ? err.name : "unknown",
     }),
   );
+  const profiles = referenceProfiles();
+  const engines = new EngineManager({
+    dataDir: opts.dataDir,
+    log: record,
+    target: (provider, id) => {
+      const s = store.get(provider, id);
+      const profile = profiles.get(provider);
+      if (!s || !profile) return undefined;
+      return { spec: s.desired, config: profile.effective(s.desired.config), secrets: s.secrets };
+    },
+    converged: (provider, id, target) => {
+      store.completeOperation(provider, id, target.spec, target.secrets, now());
+    },
+  });
+  for (const m of EngineManager.missing()) {
+    record({
+      level: "warn",
+      msg: "engine missing: its services are simulated",
+      engine: m.engine,
+      hint: m.hint,
+    });
+  }
   const backups =
     opts.backups ??
     new StoreBackups({
@@ -100,7 +128,8 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
   const server = http.createServer(
     requestHandler({
       store,
-      profiles: referenceProfiles(),
+      profiles,
+      engines,
       faults: new FaultInjector(opts.random),
       backups,
       tasks,
@@ -124,6 +153,8 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
     store.close();
     throw err;
   }
+  // Every engine-backed service's server comes back; paused ones stay stopped.
+  engines.restore(store.allServices());
 
   const port = (server.address() as AddressInfo).port;
   url = `http://${urlHost(host)}:${port}`;
@@ -142,10 +173,13 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       server.close(() => {
         clearTimeout(force);
-        void tasks.drain(TASKS_GRACE_MS).then(() => {
-          store.close();
-          resolve();
-        });
+        void tasks
+          .drain(TASKS_GRACE_MS)
+          .then(() => engines.close())
+          .then(() => {
+            store.close();
+            resolve();
+          });
       });
       server.closeIdleConnections();
     });

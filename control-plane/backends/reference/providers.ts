@@ -4,10 +4,12 @@
  * version of a provider, and the versions share their schemas), how a request
  * becomes a spec, and what the service reports in `details`.
  *
- * No database, cache or object store process runs behind a reference backend:
- * the host names below are placeholders (nothing listens on them), and the
- * service's data set on the data endpoint (`details.dataUrl`) stands in for
- * the data a real server would keep.
+ * Services of `postgres`, `postgresql` and `redis` run real servers
+ * (./engines) where their binaries are installed: their details name
+ * 127.0.0.1, the server's own port and the version it runs. Every other
+ * service is simulated: its host name is a placeholder (nothing listens on
+ * it), its details say `simulated: true`, and its data set on the data
+ * endpoint (`details.dataUrl`) stands in for the data a server would keep.
  */
 import { type ApiProvider, bundledCatalog, type ServicePhase } from "../catalog";
 import type { Spec, Values } from "./lifecycle";
@@ -54,10 +56,31 @@ export interface DetailsInput {
   spec: Spec;
   phase: ServicePhase;
   ready: boolean;
-  dataUrl: string;
+  /** A simulated service's data set. */
+  dataUrl?: string;
+  /** An engine-backed service's server. */
+  engine?: { port: number; serverVersion?: string; restarts: number };
 }
 
 type Connection = (host: string, config: Values) => Values;
+
+/** Where the real servers listen: the backend's own machine. */
+const ENGINE_HOST = "127.0.0.1";
+
+/** Connection details of engine-backed services: the real port, never a secret (no password, and no user where the user is a secret). */
+const engineConnections: Record<string, (port: number, config: Values) => Values> = {
+  postgres: (port, c) => ({
+    hostname: ENGINE_HOST,
+    port,
+    dsn: `postgresql://${String(c.userName)}@${ENGINE_HOST}:${port}/${String(c.databaseName)}`,
+  }),
+  postgresql: (port) => ({
+    hostname: ENGINE_HOST,
+    port,
+    dsn: `postgresql://${ENGINE_HOST}:${port}/postgres`,
+  }),
+  redis: (port) => ({ hostname: ENGINE_HOST, port, dsn: `redis://${ENGINE_HOST}:${port}` }),
+};
 
 /** Provider-specific connection details; never built from secrets. */
 const connections: Record<string, Connection> = {
@@ -83,6 +106,8 @@ export class ProviderProfile {
   readonly canPause: boolean;
   readonly canBackup: boolean;
   readonly canRecoverToTime: boolean;
+  /** The catalog versions of this provider (each has its own endpoint). */
+  readonly versions: string[] = [];
   private readonly entry: ApiProvider;
   private readonly checkConfig: Check;
   private readonly checkSecrets: Check;
@@ -188,10 +213,31 @@ export class ProviderProfile {
   }
 
   details(d: DetailsInput): Values {
+    const config = this.effectiveConfig(d.spec.config);
+    const engineConnection = engineConnections[this.name];
+    if (d.engine && engineConnection) {
+      return {
+        ...engineConnection(d.engine.port, config),
+        ready: d.ready,
+        phase: d.phase,
+        ...(d.engine.serverVersion ? { serverVersion: d.engine.serverVersion } : {}),
+        restarts: d.engine.restarts,
+      };
+    }
     const host = `${d.spec.customSubdomain ?? d.id}.${this.name}.${HOST_DOMAIN}`;
     const connection = connections[this.name] ?? ((h: string) => ({ hostname: h }));
-    const config = this.effectiveConfig(d.spec.config);
-    return { ...connection(host, config), ready: d.ready, phase: d.phase, dataUrl: d.dataUrl };
+    return {
+      ...connection(host, config),
+      ready: d.ready,
+      phase: d.phase,
+      simulated: true,
+      ...(d.dataUrl === undefined ? {} : { dataUrl: d.dataUrl }),
+    };
+  }
+
+  /** The config with the schema's defaults filled in. */
+  effective(config: Values): Values {
+    return this.effectiveConfig(config);
   }
 
   private effectiveConfig(config: Values): Values {
@@ -254,6 +300,7 @@ export function referenceProfiles(): ReadonlyMap<string, ProviderProfile> {
   const built = new Map<string, ProviderProfile>();
   for (const entry of bundledCatalog("", "")) {
     if (!built.has(entry.name)) built.set(entry.name, new ProviderProfile(entry, compile));
+    built.get(entry.name)!.versions.push(entry.version);
   }
   profiles = built;
   return built;

@@ -59,6 +59,7 @@ import {
   type RecoveryRequest,
   type RecoverySource,
 } from "./backups";
+import type { EngineManager } from "./engines";
 import { type FaultInjector, parseFaultSettings } from "./faults";
 import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./lifecycle";
 import type { PlanInput, ProviderProfile, UpdateInput } from "./providers";
@@ -70,6 +71,8 @@ export interface ServerDeps {
   profiles: ReadonlyMap<string, ProviderProfile>;
   faults: FaultInjector;
   backups: Backups;
+  /** The real servers of engine-backed services (./engines). */
+  engines: EngineManager;
   /** Work done after answering (recoveries), so a shutdown can wait for it. */
   tasks: Tasks;
   /** Every call but /health and /ready must carry it (there is no unkeyed mode). */
@@ -102,6 +105,10 @@ const MAX_KEY_LENGTH = 1024;
 const SUBDOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The due time of a service waiting for its data set: provisioning ends when the recovery does. */
 const RECOVERING_DUE = Number.MAX_SAFE_INTEGER;
+/** The due time of an operation on an engine-backed service: it ends when the server has converged. */
+const ENGINE_DUE = Number.MAX_SAFE_INTEGER;
+/** A catalog version in an endpoint, `/api/v1/postgresql/v15`: picks the engine's major. */
+const VERSION_SEGMENT = /^v[0-9]+$/;
 
 export function requestHandler(deps: ServerDeps): http.RequestListener {
   return (req, res) => {
@@ -160,7 +167,11 @@ async function route(
   if (path.length >= 3 && path[0] === "api" && path[1] === "v1") {
     const profile = deps.profiles.get(path[2]!);
     if (!profile) return fail(404, `unknown provider ${path[2]}`);
-    return providerRoute(deps, profile, method, path.slice(3), url, raw);
+    // Providers with several catalog versions have one endpoint per version; the bare one serves the newest.
+    const versioned =
+      path[3] !== undefined && VERSION_SEGMENT.test(path[3]) && profile.versions.includes(path[3]);
+    const version = versioned ? path[3] : undefined;
+    return providerRoute(deps, profile, version, method, path.slice(versioned ? 4 : 3), url, raw);
   }
   return fail(404, "not found");
 }
@@ -168,6 +179,7 @@ async function route(
 async function providerRoute(
   deps: ServerDeps,
   profile: ProviderProfile,
+  version: string | undefined,
   method: string,
   rest: string[],
   url: URL,
@@ -188,7 +200,7 @@ async function providerRoute(
   let run: (() => Promise<Answer> | Answer) | undefined;
   if (rest.length === 0) {
     if (method === "GET") run = () => listOrGet(deps, profile, url);
-    else if (method === "POST") run = () => create(deps, profile, raw);
+    else if (method === "POST") run = () => create(deps, profile, version, raw);
     else return methodNotAllowed(["GET", "POST"]);
   } else if (first === "backups" && second && rest.length === 2) {
     if (method === "PUT") run = () => deps.backups.take(backupRequest(profile, second, raw));
@@ -233,10 +245,17 @@ function listOrGet(deps: ServerDeps, profile: ProviderProfile, url: URL): Answer
   return { status: 200, body: out };
 }
 
-/** The GET answer for one service; built from its spec, never from its secrets. */
+/**
+ * The GET answer for one service; built from its spec, never from its
+ * secrets. An engine-backed service is ready only while its server is up, and
+ * says why it is not (a crash being restarted, a start that failed) in `error`.
+ */
 function view(deps: ServerDeps, profile: ProviderProfile, s: StoredService, now: number): Values {
   const state = settle(s, now);
   const spec = reported(state);
+  const engine = deps.engines.status(profile.name, s.id);
+  const ready = isReady(state) && (engine === undefined || engine.live);
+  const error = s.recoveryError ?? (engine && !spec.pause ? engine.error : undefined);
   return {
     plan: { parameters: spec.parameters },
     config: spec.config,
@@ -244,15 +263,28 @@ function view(deps: ServerDeps, profile: ProviderProfile, s: StoredService, now:
       id: s.id,
       spec,
       phase: state.phase,
-      ready: isReady(state),
-      dataUrl: dataUrl(deps, profile, s.id),
+      ready,
+      ...(engine
+        ? {
+            engine: {
+              port: engine.port,
+              restarts: engine.restarts,
+              ...(engine.serverVersion ? { serverVersion: engine.serverVersion } : {}),
+            },
+          }
+        : { dataUrl: dataUrl(deps, profile, s.id) }),
     }),
     pause: state.observed?.pause ?? false,
-    ...(s.recoveryError === undefined ? {} : { error: s.recoveryError }),
+    ...(error === undefined ? {} : { error }),
   };
 }
 
-function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer {
+function create(
+  deps: ServerDeps,
+  profile: ProviderProfile,
+  version: string | undefined,
+  raw: Buffer,
+): Answer {
   const body = objectBody(raw);
   const id = serviceId(body.id);
   const teamId = positiveTeamId(body.teamId);
@@ -281,6 +313,8 @@ function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer
   const state = provision(resolved.spec, now, deps.operationDelayMs);
   const recoveryToken = recovery ? randomUUID() : undefined;
   if (recovery) state.dueAt = RECOVERING_DUE;
+  const engine = deps.engines.canRun(profile.name, profile.effective(resolved.spec.config), version);
+  if (engine) state.dueAt = ENGINE_DUE;
   const created = deps.store.transaction(() => {
     if (deps.store.get(profile.name, id)) return false;
     deps.store.insert(
@@ -298,6 +332,10 @@ function create(deps: ServerDeps, profile: ProviderProfile, raw: Buffer): Answer
     return true;
   });
   if (!created) return fail(409, `service ${id} already exists`);
+  if (engine) {
+    deps.engines.adopt(profile.name, id, engine);
+    deps.engines.sync(profile.name, id);
+  }
   deps.log({
     level: "info",
     msg: "service created",
@@ -423,10 +461,12 @@ function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buf
     // A service waiting for its data set stays provisioning whatever else changes.
     if (current.recoveryToken !== undefined || current.recoveryError !== undefined)
       next.dueAt = RECOVERING_DUE;
+    else if (next.dueAt > now && deps.engines.backed(profile.name, id)) next.dueAt = ENGINE_DUE;
     deps.store.update({ ...current, ...next, secrets: resolved.secrets }, now);
     return next;
   });
   if ("status" in outcome) return outcome;
+  if (deps.engines.backed(profile.name, id)) deps.engines.sync(profile.name, id);
   const sections = Object.keys(input);
   deps.log({
     level: "info",
@@ -441,6 +481,8 @@ function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buf
 
 function remove(deps: ServerDeps, profile: ProviderProfile, id: string): Answer {
   if (!deps.store.delete(profile.name, id)) return fail(404, `service ${id} not found`);
+  // The server stops and its folder goes in the background; the service is gone from the API at once.
+  if (deps.engines.backed(profile.name, id)) deps.engines.sync(profile.name, id);
   deps.log({ level: "info", msg: "service deleted", provider: profile.name, id });
   return { status: 204 };
 }
@@ -476,6 +518,12 @@ function dataUrl(deps: ServerDeps, profile: ProviderProfile, id: string): string
 function existing(deps: ServerDeps, profile: ProviderProfile, id: string): ServiceState {
   const s = deps.store.get(profile.name, id);
   if (!s) throw new HttpError(404, `service ${id} not found`);
+  if (deps.engines.backed(profile.name, id)) {
+    throw new HttpError(
+      404,
+      `service ${id} runs a real server: connect with details.dsn (the data endpoint serves simulated services only)`,
+    );
+  }
   return settle(s, deps.now());
 }
 

@@ -201,6 +201,31 @@ export class ReferenceStore {
 
   // ---------------------------------------------------------------- services
 
+  /** Every service of every provider (to bring engine servers back after a restart). */
+  allServices(): { provider: string; id: string }[] {
+    return this.db.prepare("SELECT provider, id FROM services ORDER BY created_at, rowid").all() as {
+      provider: string;
+      id: string;
+    }[];
+  }
+
+  /**
+   * Ends the operation in flight of an engine-backed service once its server
+   * has converged to `desired` with `secrets`: false when the service is gone,
+   * has changed since, or waits for a recovery.
+   */
+  completeOperation(provider: string, id: string, desired: Spec, secrets: Values, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE services SET due_at = ?, updated_at = ?
+           WHERE provider = ? AND id = ? AND desired = ? AND secrets = ? AND due_at > ?
+             AND recovery_token IS NULL AND recovery_error IS NULL`,
+        )
+        .run(now, now, provider, id, JSON.stringify(desired), JSON.stringify(secrets), now).changes > 0
+    );
+  }
+
   listIds(provider: string): string[] {
     const rows = this.db
       .prepare("SELECT id FROM services WHERE provider = ? ORDER BY created_at, rowid")
