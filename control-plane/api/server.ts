@@ -14,8 +14,8 @@ import {
   type ProvidersService,
 } from "../domain/types";
 import { authenticate, bearerToken, type TokenTable } from "./auth";
-import type { Idempotency, KeyedRequest } from "./idempotency";
 import { CLIENT_GONE, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from "./body";
+import type { Idempotency, KeyedRequest } from "./idempotency";
 import { HttpMetrics, type RouteSeries } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
 import { describeIssues, PROBLEM_CONTENT_TYPE, problemJson } from "./problems";
@@ -48,7 +48,6 @@ export interface ApiDeps {
 }
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
-
 
 const NO_TEAMS: ReadonlySet<number> = new Set();
 const JSON_TYPE = "application/json";
