@@ -10,10 +10,11 @@
  * for libraries).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { linkDependencies, tscOf, typeErrors } from "./support/consumer";
 import { ROOT } from "./support/serve";
 
 /** Every entry point the package exports; the consumer below imports each. */
@@ -57,8 +58,6 @@ const moduleFor = (resolution: Resolution, flavor: Flavor): string =>
       ? "esnext"
       : resolution;
 
-const tscOf = (major: 5 | 7) => join(ROOT, "node_modules", `typescript${major}`, "bin", "tsc");
-
 let work = "";
 let packageDir = "";
 
@@ -70,8 +69,7 @@ beforeAll(() => {
   }).trim();
   // One node_modules for every consumer: the packed package, and the
   // repository's installed dependencies beside it (as npm would hoist them).
-  const modules = join(work, "node_modules");
-  packageDir = join(modules, "landform");
+  packageDir = join(work, "node_modules", "landform");
   mkdirSync(packageDir, { recursive: true });
   execFileSync("tar", [
     "-xzf",
@@ -80,10 +78,7 @@ beforeAll(() => {
     packageDir,
     "--strip-components=1",
   ]);
-  for (const name of readdirSync(join(ROOT, "node_modules"))) {
-    if (name === "landform" || name.startsWith(".")) continue;
-    symlinkSync(join(ROOT, "node_modules", name), join(modules, name));
-  }
+  linkDependencies(work);
 }, 120_000);
 
 afterAll(() => {
@@ -108,21 +103,10 @@ function compile(major: 5 | 7, resolution: Resolution, flavor: Flavor): { dir: s
     "node",
     "--outDir",
     join(dir, "out"),
-    "--pretty",
-    "false",
     join(dir, "index.ts"),
   ];
   if (major === 5 && resolution === "node10") args.push("--esModuleInterop");
-  let output = "";
-  try {
-    output = execFileSync(tscOf(major), args, { cwd: dir, encoding: "utf8" });
-  } catch (error) {
-    output = String((error as { stdout?: string }).stdout ?? error);
-  }
-  const errors = output
-    .split("\n")
-    .filter((line) => /error TS\d+/.test(line))
-    .filter((line) => !line.includes("node_modules/") || line.includes("node_modules/landform/"));
+  const errors = typeErrors(tscOf(major), args, dir);
   return { dir, errors };
 }
 
