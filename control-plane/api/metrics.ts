@@ -98,6 +98,15 @@ export class HttpMetrics {
     for (const [outcome, n] of Object.entries(stats.reconcileOutcomes())) {
       lines.push(`landform_reconcile_total{outcome="${escapeLabel(outcome)}"} ${n}`);
     }
+    // Process gauges under the names Prometheus' client libraries use, so dashboards and alerts carry over.
+    lines.push(
+      "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+      "# TYPE process_resident_memory_bytes gauge",
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      "# HELP nodejs_heap_size_used_bytes V8 heap in use, in bytes.",
+      "# TYPE nodejs_heap_size_used_bytes gauge",
+      `nodejs_heap_size_used_bytes ${process.memoryUsage().heapUsed}`,
+    );
     return `${lines.join("\n")}\n`;
   }
 }
