@@ -34,7 +34,7 @@ const HONOURED_METHODS = new Set(["POST", "PATCH"]);
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
 export interface IdempotencyDeps {
-  keys: IdempotencyKeys;
+  keys: Pick<IdempotencyKeys, "find" | "record">;
   /** The store's transaction: the write and its key commit together. */
   transaction: <T>(fn: () => T) => T;
   /** The control plane's clock (epoch ms). */

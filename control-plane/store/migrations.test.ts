@@ -85,4 +85,27 @@ describe("schema migrations", () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
     db.close();
   });
+
+  it("adds the idempotency_keys table (3) to a data dir at version 2, keeping its rows", () => {
+    const dir = tempDir();
+    const db = new Database(dbFile(dir));
+    migrate(db, dir, MIGRATIONS, 2);
+    db.prepare("INSERT INTO meta (key, value) VALUES ('kept', 'yes')").run();
+    db.close();
+
+    const store = new Store(dir);
+    expect(store.meta("kept")).toBe("yes");
+    const answer = { fingerprint: "f", status: 200, contentType: "application/json", body: "{}" };
+    store.idempotency.record("scope", "key", answer, 1_000);
+    expect(store.idempotency.find("scope", "key", 1_001)).toMatchObject(answer);
+    store.close();
+    const after = new Database(dbFile(dir));
+    expect(schemaVersion(after)).toBe(LATEST_VERSION);
+    expect(
+      after.prepare("SELECT name FROM sqlite_master WHERE name = 'idempotency_keys_expiry'").get(),
+    ).toEqual({
+      name: "idempotency_keys_expiry",
+    });
+    after.close();
+  });
 });
