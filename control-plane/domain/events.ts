@@ -3,9 +3,17 @@
  * the record (`recentEvents`); every event also goes to the full, paged log.
  * Bodies and attributes are written by the control plane from fixed phrases
  * and backend error messages, never from secrets.
+ *
+ * The full log is bounded: the store keeps at most 1,000 events per service
+ * and none older than 30 days (store/event-log.ts).
  */
 import type * as schemas from "../../sdk/schemas";
-import type { ServiceRecord, Store } from "../store/store";
+import type { ServiceRecord } from "../store/store";
+
+/** Where the event goes besides the record: the store, or a step's buffer written with its record. */
+export interface EventSink {
+  addEvent(serviceId: string, event: schemas.LogRecord): void;
+}
 
 export const RECENT_EVENTS = 20;
 
@@ -13,7 +21,7 @@ export const RECENT_EVENTS = 20;
 export const Severity = { info: 9, warn: 13, error: 17 } as const;
 
 export function recordEvent(
-  store: Store,
+  store: EventSink,
   record: ServiceRecord,
   now: number,
   eventName: string,

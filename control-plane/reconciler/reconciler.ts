@@ -8,14 +8,14 @@
  * exponential backoff from 1 s to 60 s after a failure. A failing service
  * never holds up others: each has its own schedule in the queue.
  */
-import { randomUUID } from "node:crypto";
 import type * as schemas from "../../sdk/schemas";
 import { BackendClient, BackendError, type ObservedService } from "../backends/client";
 import { scrubBackendText, secretNeedles } from "../backends/scrub";
 import { recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
-import type { BackupRecord, ServiceRecord, Store } from "../store/store";
+import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
+import { BackupSteps, mergeBackupProgress, StepSuperseded } from "./backups";
 import { type Clock, WorkQueue } from "./queue";
 
 export interface ReconcilerOptions {
@@ -34,7 +34,6 @@ const POLL_MIN_MS = 25;
 const POLL_MAX_MS = 2_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -53,9 +52,21 @@ export class Reconciler {
   private readonly polls = new Map<string, number>();
   private readonly clients = new Map<string, BackendClient>();
   private readonly random: () => number;
+  private readonly backups: BackupSteps;
+  /** Events of the running step of each service, written with the step's record in one transaction. */
+  private readonly pendingEvents = new Map<string, schemas.LogRecord[]>();
+  /** The backup ids a step's record had when the step began (to merge after a lost race). */
+  private readonly idsAtStart = new WeakMap<ServiceRecord, ReadonlySet<string>>();
 
   constructor(private readonly o: ReconcilerOptions) {
     this.random = o.random ?? Math.random;
+    this.backups = new BackupSteps({
+      now: () => o.clock.now(),
+      event: (r, name, body, severity, attributes) => this.event(r, name, body, severity, attributes),
+      secrets: (owner, kind) => this.secrets(owner, kind),
+      scrub: (r, text) => scrubBackendText(text, this.needles(r)),
+      commit: (r) => this.commit(r),
+    });
     this.queue = new WorkQueue(o.clock, (id) => this.step(id), o.concurrency ?? 64);
   }
 
@@ -89,6 +100,8 @@ export class Reconciler {
     const current = this.o.store.service(id);
     if (!current) return;
     const r = structuredClone(current);
+    this.pendingEvents.delete(id);
+    this.idsAtStart.set(r, new Set(r.backupEntries.map((e) => e.id)));
     const now = this.o.clock.now();
     if (r.state === "deleted") {
       if (r.purgeAfter && Date.parse(r.purgeAfter) <= now) {
@@ -131,7 +144,9 @@ export class Reconciler {
       if (r.deletedAt) await this.stepDeletion(r, client);
       else await this.stepLive(r, client);
     } catch (error) {
-      this.failed(r, error, now, address.key);
+      // Superseded: the save notices the newer record, keeps this step's backup progress and looks again.
+      if (error instanceof StepSuperseded) this.save(r, null);
+      else this.failed(r, error, now, address.key);
     }
   }
 
@@ -212,112 +227,8 @@ export class Reconciler {
     }
     r.failures = 0;
     this.polls.delete(r.id);
-    if (r.state === "synchronized" && (await this.stepBackups(r, client))) return this.poll(r);
-    this.save(r, this.nextDeadline(r));
-  }
-
-  // ---------------------------------------------------------------- backups
-
-  /**
-   * Schedules, starts, confirms and expires backups. Returns true while a
-   * backup is in flight (the step polls again soon).
-   */
-  private async stepBackups(r: ServiceRecord, client: BackendClient): Promise<boolean> {
-    const b = r.backups;
-    const now = this.o.clock.now();
-    if (b.enabled && b.nextAt && Date.parse(b.nextAt) <= now && b.intervalH) {
-      const interval = b.intervalH * HOUR_MS;
-      let next = Date.parse(b.nextAt);
-      // One backup for however many intervals were missed (say, while paused or down).
-      while (next <= now) next += interval;
-      r.backupEntries.push({ id: randomUUID(), scheduledAt: b.nextAt, reason: "scheduled" });
-      b.nextAt = new Date(next).toISOString();
-    }
-    let inFlight = false;
-    for (const entry of r.backupEntries) {
-      if (entry.confirmedAt) continue;
-      inFlight = (await this.advanceBackup(r, client, entry)) || inFlight;
-    }
-    if (b.enabled && b.deleteRetentionDays) {
-      const cutoff = now - b.deleteRetentionDays * DAY_MS;
-      for (const entry of [...r.backupEntries]) {
-        if (!entry.confirmedAt || Date.parse(entry.confirmedAt) > cutoff) continue;
-        await client.deleteBackup(entry.id, this.backupBody(r, entry)).catch((error: unknown) => {
-          if (!(error instanceof BackendError && error.status === 404)) throw error;
-        });
-        r.backupEntries = r.backupEntries.filter((e) => e.id !== entry.id);
-        this.event(
-          r,
-          "BackupExpired",
-          `backup ${entry.id} is older than ${b.deleteRetentionDays} days and was deleted`,
-          "info",
-          {
-            backupId: entry.id,
-          },
-        );
-      }
-    }
-    return inFlight;
-  }
-
-  /** Moves one backup forward: start it, then confirm it. Returns true while it is in flight. */
-  private async advanceBackup(
-    r: ServiceRecord,
-    client: BackendClient,
-    entry: BackupRecord,
-  ): Promise<boolean> {
-    entry.storeConfig ??= r.backups.config ?? {};
-    const body = this.backupBody(r, entry);
-    const now = new Date(this.o.clock.now()).toISOString();
-    if (!entry.initiatedAt) {
-      await client.startBackup(entry.id, body);
-      entry.initiatedAt = now;
-      this.event(r, "BackupStarted", `${entry.reason} backup ${entry.id} started`, "info", {
-        backupId: entry.id,
-      });
-      return true;
-    }
-    const status = await client.backupStatus(entry.id, body);
-    if (status.exists) {
-      entry.confirmedAt = now;
-      delete entry.lastError;
-      this.event(r, "BackupConfirmed", `${entry.reason} backup ${entry.id} is stored`, "info", {
-        backupId: entry.id,
-      });
-      return false;
-    }
-    if (status.error) {
-      // Start it again on the next attempt, after the step's backoff.
-      delete entry.initiatedAt;
-      entry.failures = (entry.failures ?? 0) + 1;
-      entry.lastError = scrubBackendText(status.error, this.needles(r));
-      throw new BackendError(502, `${entry.reason} backup ${entry.id} failed: ${status.error}`);
-    }
-    return true;
-  }
-
-  private backupBody(r: ServiceRecord, entry: BackupRecord) {
-    return {
-      msId: r.id,
-      teamId: r.teamId,
-      config: entry.storeConfig ?? r.backups.config ?? {},
-      secrets: this.secrets(r.id, "backups"),
-      ...(r.backups.deleteRetentionDays ? { retentionDays: r.backups.deleteRetentionDays } : {}),
-    };
-  }
-
-  /** The next clock time this service has work: a scheduled backup or an expiry. */
-  private nextDeadline(r: ServiceRecord): number | null {
-    const b = r.backups;
-    if (!b.enabled) return null;
-    const times: number[] = [];
-    if (b.nextAt) times.push(Date.parse(b.nextAt));
-    if (b.deleteRetentionDays) {
-      for (const e of r.backupEntries) {
-        if (e.confirmedAt) times.push(Date.parse(e.confirmedAt) + b.deleteRetentionDays * DAY_MS + 1);
-      }
-    }
-    return times.length > 0 ? Math.min(...times) : null;
+    if (r.state === "synchronized" && (await this.backups.step(r, client))) return this.poll(r);
+    this.save(r, this.backups.nextDeadline(r));
   }
 
   private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
@@ -329,34 +240,7 @@ export class Reconciler {
     }
     if (r.backendCreated && r.backups.enabled && !r.deleteSent) {
       // Nothing is deleted without its final backup: take it, wait for it, then delete.
-      let final = r.backupEntries.find((e) => e.reason === "final");
-      if (!final) {
-        final = {
-          id: randomUUID(),
-          scheduledAt: new Date(this.o.clock.now()).toISOString(),
-          reason: "final",
-        };
-        r.backupEntries.push(final);
-        this.event(
-          r,
-          "FinalBackupScheduled",
-          `final backup ${final.id} scheduled before the backend delete`,
-          "info",
-          {
-            backupId: final.id,
-          },
-        );
-      }
-      if (!final.confirmedAt) {
-        try {
-          if (await this.advanceBackup(r, client, final)) return this.poll(r);
-        } catch (error) {
-          throw new BackendError(
-            error instanceof BackendError ? error.status : 502,
-            `${(error as Error).message}; the service is not deleted until its final backup is stored`,
-          );
-        }
-      }
+      if (await this.backups.final(r, client)) return this.poll(r);
     }
     if (r.backendCreated) {
       if (!r.deleteSent) {
@@ -379,12 +263,13 @@ export class Reconciler {
       r.state = "deleted";
       r.purgeAfter = new Date(purgeAt).toISOString();
       r.failures = 0;
+      this.event(r, "ServiceDeleted", `deleted by the backend; the record is kept until ${r.purgeAfter}`);
       this.o.store.transaction(() => {
-        this.event(r, "ServiceDeleted", `deleted by the backend; the record is kept until ${r.purgeAfter}`);
-        this.o.store.purgeSecrets(r.id);
-        this.save(r, purgeAt);
+        // The secrets go only with the record's write: a step that lost a race keeps them.
+        if (this.save(r, purgeAt)) this.o.store.purgeSecrets(r.id);
       });
     } else {
+      this.pendingEvents.delete(r.id);
       this.o.store.purgeService(r.id);
       this.o.log?.({ msg: "service deleted", serviceId: r.id });
     }
@@ -443,22 +328,72 @@ export class Reconciler {
     severity: "info" | "warn" | "error" = "info",
     attributes?: Record<string, string>,
   ): void {
-    recordEvent(this.o.store, r, this.o.clock.now(), name, body, severity, attributes);
+    const sink = {
+      addEvent: (id: string, e: schemas.LogRecord) => {
+        this.pending(id).push(e);
+      },
+    };
+    recordEvent(sink, r, this.o.clock.now(), name, body, severity, attributes);
+  }
+  private pending(id: string): schemas.LogRecord[] {
+    let list = this.pendingEvents.get(id);
+    if (!list) {
+      list = [];
+      this.pendingEvents.set(id, list);
+    }
+    return list;
+  }
+  private flushEvents(id: string): void {
+    for (const e of this.pendingEvents.get(id) ?? []) this.o.store.addEvent(id, e);
+    this.pendingEvents.delete(id);
   }
 
-  /** Persists the record and schedules its next step (null: nothing due). */
-  private save(r: ServiceRecord, nextAt: number | null): void {
+  /**
+   * Persists the record with the step's events in one transaction and
+   * schedules its next step (null: nothing due). Returns false when the API
+   * changed the record while this step talked to the backend: then the step's
+   * view is dropped (its events and backup progress are kept) and the service
+   * is looked at again with the new one.
+   */
+  private save(r: ServiceRecord, nextAt: number | null): boolean {
     const stored = this.o.store.service(r.id);
-    if (!stored) return; // purged meanwhile
+    if (!stored) {
+      this.pendingEvents.delete(r.id); // purged meanwhile
+      return false;
+    }
     if (stored.rev !== r.rev) {
-      // The API changed the desired state while this step talked to the
-      // backend: drop this step's view and look again with the new one.
+      const merged = mergeBackupProgress(stored, r, this.idsAtStart.get(r) ?? new Set());
+      this.o.store.transaction(() => {
+        this.flushEvents(r.id);
+        if (merged) this.o.store.putService(merged);
+      });
       this.queue.schedule(r.id);
-      return;
+      return false;
     }
     r.nextAttemptAt = nextAt;
-    this.o.store.putService(r);
+    this.o.store.transaction(() => {
+      this.flushEvents(r.id);
+      this.o.store.putService(r);
+    });
     if (nextAt !== null) this.queue.schedule(r.id, nextAt);
+    return true;
+  }
+
+  /**
+   * Writes the step's view now, before a backend call that must not be
+   * forgotten (a backup's id). It stays the step's view. False when the record
+   * changed meanwhile: the caller ends the step without the call.
+   */
+  private commit(r: ServiceRecord): boolean {
+    const stored = this.o.store.service(r.id);
+    if (!stored || stored.rev !== r.rev) return false;
+    const copy = structuredClone(r);
+    this.o.store.transaction(() => {
+      this.flushEvents(r.id);
+      this.o.store.putService(copy);
+    });
+    r.rev = copy.rev;
+    return true;
   }
 
   /** Every secret of the service (and the backend key) in the forms a backend might echo them. */
