@@ -73,7 +73,8 @@ export class Catalog implements ProvidersService {
 
   /** Installs (or refreshes) a bundled provider; its endpoint may change between starts. */
   installBundled(entry: schemas.Provider): void {
-    this.save({ entry, scope: { type: "global" }, builtin: true });
+    // The entry and its sealed backend key are written together.
+    this.store.transaction(() => this.save({ entry, scope: { type: "global" }, builtin: true }));
   }
 
   /** The provider `name` at `version` (newest when omitted) that any of `teams` may use. */
