@@ -43,6 +43,8 @@ function tempDir(): string {
 
 async function startBackends(extra: Partial<ReferenceBackendOptions> = {}): Promise<ReferenceBackends> {
   return startReferenceBackends({
+    // The simulated lifecycle and data set; the real servers are covered by test/engines.*.test.ts.
+    engines: false,
     dataDir: tempDir(),
     key: KEY,
     operationDelayMs: 0,

@@ -51,8 +51,10 @@ describe("the bundled catalog", () => {
       expect(entry.scope).toBe("global");
       expect(entry.author).toBe("Landform");
       expect(entry.iconUrl.startsWith("data:image/svg+xml,")).toBe(true);
+      // postgresql has one endpoint per version: the version picks the PostgreSQL major.
+      const suffix = entry.name === "postgresql" ? `/${entry.version}` : "";
       expect(entry.backend.api).toEqual({
-        endpoint: `http://127.0.0.1:8090/api/v1/${entry.name}`,
+        endpoint: `http://127.0.0.1:8090/api/v1/${entry.name}${suffix}`,
         secret: "k3y",
       });
     },

@@ -58,6 +58,12 @@ export interface ReferenceBackendOptions {
   random?: () => number;
   /** Backup implementation. Default: backups to the S3-compatible store each call names. */
   backups?: Backups;
+  /**
+   * Whether postgres, postgresql and redis services run real servers (default
+   * true, or false when LANDFORM_ENGINES=simulated). False simulates every
+   * provider: for tests of the simulated lifecycle, or where no servers are wanted.
+   */
+  engines?: boolean;
   /** How long one request to a backup store may take (default 15 s); then it counts as unreachable. */
   backupStoreTimeoutMs?: number;
 }
@@ -96,6 +102,7 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
   );
   const profiles = referenceProfiles();
   const engines = new EngineManager({
+    enabled: opts.engines ?? process.env.LANDFORM_ENGINES !== "simulated",
     dataDir: opts.dataDir,
     log: record,
     target: (provider, id) => {
@@ -108,7 +115,7 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       store.completeOperation(provider, id, target.spec, target.secrets, now());
     },
   });
-  for (const m of EngineManager.missing()) {
+  for (const m of engines.missing()) {
     record({
       level: "warn",
       msg: "engine missing: its services are simulated",

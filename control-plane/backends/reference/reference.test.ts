@@ -37,6 +37,8 @@ let clock: number;
 async function start(extra: Partial<ReferenceBackendOptions> = {}): Promise<ReferenceBackends> {
   backends = await startReferenceBackends({
     dataDir: dir,
+    // The simulated lifecycle and data set; the real servers are covered by test/engines.*.test.ts.
+    engines: false,
     key: KEY,
     operationDelayMs: 20,
     now: () => clock,
@@ -201,6 +203,7 @@ describe("the reference backends", () => {
         dsn: `postgresql://shop@${id}.postgres.landform.internal:5432/orders`,
         ready: true,
         phase: "running",
+        simulated: true,
         dataUrl: `${backends.url}/api/v1/postgres/${id}/data`,
       },
       pause: false,

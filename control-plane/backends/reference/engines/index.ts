@@ -32,6 +32,8 @@ export type { EngineStatus } from "./service-engine";
 export type EngineKind = { engine: "postgres"; major: number } | { engine: "redis" };
 
 export interface EngineManagerOptions {
+  /** False: every service is simulated. */
+  enabled: boolean;
   /** The backend's data folder; engines live in `<dataDir>/engines`. */
   dataDir: string;
   log: (rec: Record<string, unknown>) => void;
@@ -105,8 +107,9 @@ export class EngineManager {
   }
 
   /** The engines missing on this machine, each with how to get it (for the warning at start). */
-  static missing(): MissingEngine[] {
+  missing(): MissingEngine[] {
     const out: MissingEngine[] = [];
+    if (!this.o.enabled) return out;
     for (const major of POSTGRES_MAJORS) {
       const found = findPostgres(major);
       if (found.kind === "missing") out.push(found);
@@ -121,6 +124,7 @@ export class EngineManager {
    * undefined means it stays simulated.
    */
   canRun(provider: string, config: Values, providerVersion: string | undefined): EngineKind | undefined {
+    if (!this.o.enabled) return undefined;
     const kind = engineKind(provider, config, providerVersion);
     return kind && this.driver(provider, kind) ? kind : undefined;
   }
