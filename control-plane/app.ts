@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { TokenTable } from "./api/auth";
+import { answerClientError } from "./api/client-error";
 import { Idempotency } from "./api/idempotency";
 import { createApiHandler } from "./api/server";
 import { bundledCatalog } from "./backends/catalog";
@@ -165,6 +166,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     api(req, res);
   });
   server.keepAliveTimeout = 65_000;
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => resolve());
