@@ -17,6 +17,10 @@ data dir; it is safe to run again after an interruption.
 
 export async function vaultCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === "help" || sub === "--help" || sub === "-h" || rest.includes("--help")) {
+    process.stdout.write(VAULT_USAGE);
+    return 0;
+  }
   if (sub !== "rotate") {
     process.stderr.write(
       sub === undefined ? VAULT_USAGE : `landform vault: unknown command "${sub}"\n\n${VAULT_USAGE}`,

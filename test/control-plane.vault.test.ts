@@ -48,13 +48,15 @@ function rotate(args: string[]): { status: number | null; stdout: string; stderr
 }
 
 /** Every sealed value of the control plane's database, and every secret the backends' store holds by id. */
-function readDataDir(dir: string): { sealed: string[]; backendSecrets: Map<string, unknown> } {
+function readDataDir(dir: string): {
+  sealed: string[];
+  secretRows: number;
+  backendSecrets: Map<string, unknown>;
+} {
   const cp = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+  const secretRows = cp.prepare<[], { sealed: string }>("SELECT sealed FROM secrets").all();
   const sealed = [
-    ...cp
-      .prepare<[], { sealed: string }>("SELECT sealed FROM secrets")
-      .all()
-      .map((r) => r.sealed),
+    ...secretRows.map((r) => r.sealed),
     ...cp
       .prepare<[], { value: string }>("SELECT value FROM meta")
       .all()
@@ -66,7 +68,11 @@ function readDataDir(dir: string): { sealed: string[]; backendSecrets: Map<strin
   const rb = new Database(join(dir, "reference-backends.sqlite"), { readonly: true });
   const rows = rb.prepare<[], { id: string; secrets: string }>("SELECT id, secrets FROM services").all();
   rb.close();
-  return { sealed, backendSecrets: new Map(rows.map((r) => [r.id, JSON.parse(r.secrets)])) };
+  return {
+    sealed,
+    secretRows: secretRows.length,
+    backendSecrets: new Map(rows.map((r) => [r.id, JSON.parse(r.secrets)])),
+  };
 }
 
 /** The files of the control plane (the backends' simulated server files aside) as text, to search for plaintext. */
@@ -105,7 +111,9 @@ describe("landform vault rotate", () => {
     expect(done.status).toBe(0);
     const newKid = /active key: ([0-9a-f]{16})/.exec(done.stdout)?.[1];
     expect(newKid).toBeDefined();
-    expect(done.stdout).toContain(`re-sealed: ${before.sealed.length - 1} secrets, 1 metadata values`);
+    expect(done.stdout).toContain(
+      `re-sealed: ${before.secretRows} secrets, ${before.sealed.length - before.secretRows} metadata values`,
+    );
     expect(done.stdout).toContain(`retired keys: ${[...oldKids][0]}`);
     // Never key material: the ring file's keys appear nowhere in what it printed.
     for (const line of readFileSync(join(cp.dataDir, "vault.key"), "utf8").split("\n")) {
