@@ -72,11 +72,22 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let offset = 0;
   const now = () => Date.now() + offset;
   const store = new Store(options.dataDir);
-  const vault = Vault.open(options.dataDir, {
-    ...(options.vaultKey ? { key: options.vaultKey } : {}),
-    ...(options.vaultKeyFile ? { keyFile: options.vaultKeyFile } : {}),
-    warn: (msg) => log({ level: "warn", msg }),
-  });
+  let vault: Vault;
+  try {
+    vault = Vault.open(options.dataDir, {
+      ...(options.vaultKey ? { key: options.vaultKey } : {}),
+      ...(options.vaultKeyFile ? { keyFile: options.vaultKeyFile } : {}),
+      warn: (msg) => log({ level: "warn", msg }),
+    });
+    vault.checkKeysFor([
+      ...store.allSealedSecrets().map((r) => r.sealed),
+      ...store.allMeta().map((m) => m.value),
+    ]);
+  } catch (err) {
+    store.close(); // and with it the data dir's lock
+    throw err;
+  }
+  log({ msg: "vault open", activeKeyId: vault.activeKeyId, keys: vault.keyIds.length });
 
   // Tokens: the configured ones, else one development token kept in the data dir.
   const tokens = options.tokens ?? new TokenTable();

@@ -175,6 +175,20 @@ describe("landform vault rotate", () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(new Set(readDataDir(cp.dataDir).sealed.map((s) => s.split(".")[1]))).toEqual(new Set([newKid]));
 
+    // The retired key no longer opens the data dir: serve says which key it needs instead of starting.
+    const stale = join(keyDir, "stale.key");
+    writeFileSync(stale, Buffer.alloc(32, 7).toString("base64"), { mode: 0o600 });
+    const refused = await ServedControlPlane.start({
+      dataDir: cp.dataDir,
+      tokens: ["ops-token=1"],
+      extraArgs: ["--vault-key-file", stale],
+    }).then(
+      () => "started",
+      (err: Error) => err.message,
+    );
+    expect(refused).toContain(`landform serve exited with 1`);
+    expect(refused).toContain(`sealed with vault key ${newKid}, which the key ring`);
+
     // A key given inline cannot be rewritten, and value plus file for one key is refused, not guessed.
     const inline = rotate(["--data-dir", cp.dataDir, "--vault-key", Buffer.alloc(32, 7).toString("base64")]);
     expect(inline.status).toBe(1);

@@ -126,6 +126,17 @@ describe("the vault", () => {
   });
 });
 
+describe("a key ring check", () => {
+  it("names the keys a data dir's values need that the ring lacks, ignoring values that are not sealed", () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const values = [new Vault([a]).seal(1, "x"), new Vault([b]).seal(2, "y"), "plain", sealV1(a, 3, "z")];
+    expect(() => new Vault([a, b]).checkKeysFor(values)).not.toThrow();
+    expect(() => new Vault([a]).checkKeysFor(values)).toThrow(
+      `the data dir holds secrets sealed with vault key ${keyId(b)}, which the key ring (${keyId(a)}) lacks`,
+    );
+  });
+});
+
 describe("key rings", () => {
   it("are read from lines or commas, active key first, with comments", () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];

@@ -190,6 +190,26 @@ export class Vault {
     throw new SealedFormatError("sealed secret has an unknown format");
   }
 
+  /**
+   * Throws, naming the key ids, when some of `values` (sealed or not; only
+   * sealed ones count) were sealed with a key the ring lacks: a control plane
+   * started with the wrong key ring should say so at once, not on the first
+   * request that needs a secret. (v1 values name no key; they are checked when opened.)
+   */
+  checkKeysFor(values: Iterable<string>): void {
+    const missing = new Set<string>();
+    for (const value of values) {
+      const kid = Vault.keyIdOf(value);
+      if (kid && kid !== "v1" && !this.byId.has(kid)) missing.add(kid);
+    }
+    if (missing.size > 0) {
+      throw new Error(
+        `the data dir holds secrets sealed with vault key ${[...missing].join(", ")}, which the key ring ` +
+          `(${this.keyIds.join(", ")}) lacks: start with the key ring they were sealed with (--vault-key-file)`,
+      );
+    }
+  }
+
   /** The id of the key that sealed `sealed` ("v1" for values from before key ids). */
   static keyIdOf(sealed: string): string | undefined {
     const parts = sealed.split(".");
