@@ -45,6 +45,7 @@ export function managedServicesRoutes(deps: {
       tags: TAGS,
       query: ListProvidersQuery,
       response: ProviderList,
+      problems: [403],
       handler: ({ caller, query }) => providers.list(caller, query.teamId),
     }),
     route({
@@ -66,7 +67,7 @@ export function managedServicesRoutes(deps: {
       tags: TAGS,
       body: UpsertProviderRequest,
       response: Provider,
-      problems: [403, 422],
+      problems: [403, 404, 422],
       handler: ({ caller, body }) => providers.upsert(caller, body),
     }),
     route({
