@@ -40,6 +40,8 @@ export const contractExtensions = {
   "ManagedService.details":
     "connection details the backend reports (hostname, port, dsn, ready), never secrets",
   "GET /managed-services/{id}/events": "the full event log, paged (EventPage)",
+  "Idempotency-Key request header":
+    "POST and PATCH replay the first answer to a key for 24 h (Idempotent-Replayed: true); another body under the key is a 422",
   "provider create/upsert/update answers":
     "a provider registered with backend.api is answered in the shape the provider list gives API-backed entries",
 } as const;
