@@ -6,23 +6,27 @@
  * Both teams' backends are real HTTP servers on loopback that speak the
  * provider backend contract from memory and keep every request they get.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { managedServicesRoutes } from "../control-plane/api/routes";
+import {
+  A,
+  A_NEEDLES,
+  A_PROVIDER_KEY,
+  A_SECRETS,
+  AB,
+  ADMIN,
+  B,
+  B_PROVIDER_KEY,
+  B_SECRETS,
+  bundledPg,
+  crossTeamCases,
+  providerBody,
+  service,
+  TOKENS,
+  type Who,
+} from "./support/authz-cases";
+import { RecordingBackend } from "./support/recording-backend";
 import { ServedControlPlane } from "./support/serve";
-
-const A = "authz-team-a"; // team 1
-const B = "authz-team-b"; // team 2
-const ADMIN = "authz-admin"; // admin, no team
-const AB = "authz-team-ab"; // teams 1 and 2
-type Who = typeof A | typeof B | typeof ADMIN | typeof AB;
-
-// Distinctive values: team A's secrets, and team B's (the capture server's positive control).
-const A_SECRETS = { password: "a-pw-Kx83-saffron-kettle", username: "a_user_lm27_quarry" };
-const B_SECRETS = { password: "b-pw-Qa55-walnut-signal", username: "b_user_tz90_harbor" };
-const A_PROVIDER_KEY = "a-provider-key-Hd62-copper";
-const B_PROVIDER_KEY = "b-provider-key-Wn41-ember";
 
 let cp: ServedControlPlane;
 /** Team A's backend (where A's providers point) and team B's (the capture server). */
@@ -69,27 +73,8 @@ async function ok(who: Who, method: string, path: string, body?: unknown): Promi
   return answer.body;
 }
 
-function provider(name: string, endpoint: string, key: string, scope?: unknown): Record<string, unknown> {
-  return {
-    ...definition,
-    name,
-    version: "v1",
-    capabilities: { pause: false, backups: false },
-    ...(scope ? { scope } : {}),
-    backend: { api: { endpoint, secret: key } },
-  };
-}
-
-function service(teamId: number, name: string, providerName: string, secrets: Record<string, string>) {
-  return {
-    teamId,
-    name,
-    provider: { name: providerName, version: providerName === "postgresql" ? "15" : "v1" },
-    plan: { id: 1, parameters: { storage: 10 } },
-    config: { max_connections: "100" },
-    secrets,
-  };
-}
+const provider = (name: string, endpoint: string, key: string, scope?: unknown) =>
+  providerBody(definition, name, endpoint, key, scope);
 
 async function waitForState(id: string, state: string, timeoutMs = 20_000): Promise<Json> {
   const deadline = Date.now() + timeoutMs;
@@ -101,77 +86,13 @@ async function waitForState(id: string, state: string, timeoutMs = 20_000): Prom
   }
 }
 
-/**
- * A provider backend on loopback: keeps services in memory (GET ?id=, POST,
- * PATCH /id, DELETE /id of the backend contract), reports them ready, and
- * records every request it gets, headers and body included.
- */
-class RecordingBackend {
-  readonly seen: string[] = [];
-  readonly services = new Map<string, Json>();
-  url = "";
-  private constructor(private readonly server: Server) {}
-
-  static async start(): Promise<RecordingBackend> {
-    const server = createServer();
-    const c = new RecordingBackend(server);
-    server.on("request", (req, res) => {
-      let body = "";
-      req.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      req.on("end", () => {
-        c.seen.push(`${req.method} ${req.url}\n${JSON.stringify(req.headers)}\n${body}`);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(c.answer(req.method ?? "GET", req.url ?? "/", body)));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    c.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/postgresql`;
-    return c;
-  }
-
-  private answer(method: string, url: string, text: string): unknown {
-    const u = new URL(url, "http://backend");
-    const id = decodeURIComponent(u.pathname.split("/").pop() ?? "");
-    const body = text ? JSON.parse(text) : {};
-    if (method === "GET") {
-      const ids = u.searchParams.getAll("id");
-      return Object.fromEntries(
-        ids.filter((i) => this.services.has(i)).map((i) => [i, this.services.get(i)]),
-      );
-    }
-    const view = (b: Json, before: Json = {}) => ({
-      plan: b.plan ?? before.plan,
-      config: b.config ?? before.config,
-      pause: b.pause ?? before.pause ?? false,
-      details: { ready: true, hostname: "db.internal" },
-    });
-    if (method === "POST") this.services.set(body.id, view(body));
-    else if (method === "PATCH") this.services.set(id, view(body, this.services.get(id)));
-    else if (method === "DELETE") this.services.delete(id);
-    return {};
-  }
-
-  text(): string {
-    return this.seen.join("\n----\n");
-  }
-
-  close(): Promise<void> {
-    return new Promise((r) => {
-      this.server.close(() => r());
-      this.server.closeAllConnections();
-    });
-  }
-}
-
 // ---------------------------------------------------------------- fixtures
 
 beforeAll(async () => {
   aBackend = await RecordingBackend.start();
   capture = await RecordingBackend.start();
   cp = await ServedControlPlane.start({
-    tokens: [`${A}=1`, `${B}=2`, `${ADMIN}=admin`, `${AB}=1,2`],
+    tokens: TOKENS,
     operationDelayMs: 20,
   });
   const catalog = (await ok(A, "GET", "/api/managed-services/providers")) as Array<Record<string, unknown>>;
@@ -217,207 +138,17 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- the matrix
 
-interface Attempt {
-  who: Who;
-  params?: Record<string, string>;
-  query?: string;
-  body?: unknown;
-  /** The answer this attempt must get. */
-  status: number;
-  why: string;
-}
-
-/** What team A must never see arrive at team B's backend. */
-const A_NEEDLES = () => [...Object.values(A_SECRETS), A_PROVIDER_KEY];
-
-const pgName = (name: string) => ({ name, schemaVersion: "v1" });
-const bundledPg = { name: "postgresql", schemaVersion: "v15" };
-const aServices = () => Object.values(svc).map((id) => ({ id }));
-
-/**
- * For each operation, what the other team (and the admin, and a token of both
- * teams) try against team A's objects, and what each answer must be. Keyed by
- * operationId: the test below fails when the route table has one without a case.
- */
-const cases: Record<string, () => Attempt[]> = {
-  "managed-services-listProviders": () => [
-    { who: B, query: "teamId=1", status: 403, why: "team B lists team A's catalog" },
-    { who: ADMIN, query: "teamId=1", status: 403, why: "an admin token acts for no team" },
-  ],
-  "managed-services-createProvider": () => [
-    {
-      who: B,
-      body: provider("b-global", capture.url, B_PROVIDER_KEY),
-      status: 403,
-      why: "a team token registers a global provider (scope omitted means global)",
-    },
-    {
-      who: B,
-      body: provider("b-wide", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [1, 2] }),
-      status: 403,
-      why: "team B registers a provider for team A",
-    },
-    {
-      who: B,
-      body: provider("a-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [2] }),
-      status: 409,
-      why: "team B registers a provider under the name of team A's (names are one namespace)",
-    },
-    {
-      who: B,
-      body: provider("shared-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [2] }),
-      status: 409,
-      why: "team B registers a team provider under the name of a global one",
-    },
-  ],
-  "managed-services-upsertProvider": () => [
-    {
-      who: B,
-      body: provider("shared-pg", capture.url, B_PROVIDER_KEY),
-      status: 403,
-      why: "team B replaces a global provider",
-    },
-    {
-      who: B,
-      body: provider("shared-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [2] }),
-      status: 403,
-      why: "team B replaces a global provider with a team one of its own",
-    },
-    {
-      who: B,
-      body: provider("a-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [2] }),
-      status: 404,
-      why: "team B replaces team A's provider",
-    },
-    {
-      who: B,
-      body: provider("ab-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [2] }),
-      status: 403,
-      why: "team B replaces a provider it shares with team A",
-    },
-    {
-      who: B,
-      body: provider("b-pg", capture.url, B_PROVIDER_KEY, { type: "team", teamIds: [1, 2] }),
-      status: 403,
-      why: "team B widens its own provider to team A",
-    },
-    {
-      who: ADMIN,
-      body: { ...provider("postgresql", capture.url, B_PROVIDER_KEY), version: "v15" },
-      status: 403,
-      why: "even an admin token cannot replace a bundled provider",
-    },
-  ],
-  "managed-services-updateProvider": () => [
-    {
-      who: B,
-      params: pgName("shared-pg"),
-      body: { backend: { api: { endpoint: capture.url, secret: B_PROVIDER_KEY } } },
-      status: 403,
-      why: "team B points a global provider at its backend",
-    },
-    {
-      who: B,
-      params: pgName("shared-pg"),
-      body: { scope: { type: "team", teamIds: [2] } },
-      status: 403,
-      why: "team B narrows a global provider to itself",
-    },
-    {
-      who: B,
-      params: bundledPg,
-      body: { backend: { api: { endpoint: capture.url } } },
-      status: 403,
-      why: "team B points a bundled provider at its backend",
-    },
-    {
-      who: B,
-      params: pgName("a-pg"),
-      body: { backend: { api: { endpoint: capture.url } } },
-      status: 404,
-      why: "team B points team A's provider at its backend",
-    },
-    {
-      who: B,
-      params: pgName("ab-pg"),
-      body: { backend: { api: { endpoint: capture.url } } },
-      status: 403,
-      why: "team B points a provider it shares with team A at its backend",
-    },
-    {
-      who: B,
-      params: pgName("b-pg"),
-      body: { scope: { type: "team", teamIds: [1, 2] } },
-      status: 403,
-      why: "team B widens its own provider to team A",
-    },
-    {
-      who: B,
-      params: pgName("b-pg"),
-      body: { scope: { type: "global" } },
-      status: 403,
-      why: "team B makes its own provider global",
-    },
-  ],
-  "managed-services-deleteProvider": () => [
-    { who: B, params: pgName("shared-pg"), status: 403, why: "team B deletes a global provider" },
-    { who: B, params: pgName("a-pg"), status: 404, why: "team B deletes team A's provider" },
-    { who: B, params: pgName("ab-pg"), status: 403, why: "team B deletes a provider it shares with A" },
-    { who: B, params: bundledPg, status: 403, why: "team B deletes a bundled provider" },
-    { who: ADMIN, params: bundledPg, status: 403, why: "even an admin token cannot delete a bundled one" },
-  ],
-  "managed-services-create": () => [
-    {
-      who: B,
-      body: service(1, "b-in-a", "postgresql", B_SECRETS),
-      status: 403,
-      why: "team B creates a service in team A",
-    },
-    {
-      who: ADMIN,
-      body: service(1, "admin-in-a", "postgresql", B_SECRETS),
-      status: 403,
-      why: "an admin token acts for no team",
-    },
-    {
-      who: B,
-      body: service(2, "b-on-a-pg", "a-pg", B_SECRETS),
-      status: 400,
-      why: "team B names team A's provider (it does not exist for team B)",
-    },
-    {
-      who: AB,
-      body: service(1, "a-on-b-pg", "b-pg", A_SECRETS),
-      status: 400,
-      why: "a token of both teams puts a team-1 service on team 2's provider",
-    },
-  ],
-  "managed-services-list": () => [
-    { who: B, query: "team=1", status: 403, why: "team B lists team A's services" },
-    { who: ADMIN, query: "team=1", status: 403, why: "an admin token acts for no team" },
-  ],
-  "managed-services-getDetails": () =>
-    aServices().flatMap((params) => [
-      { who: B, params, status: 404, why: "team B reads team A's service" },
-      { who: ADMIN, params, status: 404, why: "an admin token reads team A's service" },
-    ]),
-  "managed-services-update": () =>
-    aServices().flatMap((params) => [
-      { who: B, params, body: { config: { max_connections: "5" } }, status: 404, why: "team B changes it" },
-      { who: B, params, body: { secrets: B_SECRETS }, status: 404, why: "team B replaces its secrets" },
-      { who: B, params, body: { pause: true }, status: 404, why: "team B pauses it" },
-      { who: ADMIN, params, body: { name: "taken-over" }, status: 404, why: "an admin token renames it" },
-    ]),
-  "managed-services-delete": () =>
-    aServices().flatMap((params) => [
-      { who: B, params, status: 404, why: "team B deletes team A's service" },
-      { who: ADMIN, params, status: 404, why: "an admin token deletes team A's service" },
-    ]),
-  "managed-services-scheduleBackup": () =>
-    aServices().map((params) => ({ who: B, params, status: 404, why: "team B backs up A's service" })),
-  "managed-services-listEvents": () =>
-    aServices().map((params) => ({ who: B, params, status: 404, why: "team B reads A's events" })),
-};
+const cases = crossTeamCases({
+  get definition() {
+    return definition;
+  },
+  get captureUrl() {
+    return capture.url;
+  },
+  get services() {
+    return Object.values(svc);
+  },
+});
 
 /** The route table as the server builds it (the handlers are never called here). */
 const table = managedServicesRoutes({ providers: {} as never, managedServices: {} as never });
@@ -477,7 +208,7 @@ describe("the authorization matrix", () => {
           traceId: expect.any(String),
         });
         // No refusal tells team B anything of team A's secrets.
-        for (const secret of A_NEEDLES()) expect(answer.text).not.toContain(secret);
+        for (const secret of A_NEEDLES) expect(answer.text).not.toContain(secret);
       }
       expect(await snapshot()).toEqual(before);
     });
@@ -545,9 +276,9 @@ describe("team A's secrets", () => {
     for (const id of [svc.shared, svc.team]) await waitForState(id, "synchronized");
     // Positive controls: each backend records what it is sent.
     expect(capture.text()).toContain(B_SECRETS.password);
-    for (const secret of A_NEEDLES()) expect(aBackend.text()).toContain(secret);
+    for (const secret of A_NEEDLES) expect(aBackend.text()).toContain(secret);
     const seen = capture.text();
-    for (const secret of A_NEEDLES()) expect(seen).not.toContain(secret);
+    for (const secret of A_NEEDLES) expect(seen).not.toContain(secret);
     for (const id of Object.values(svc)) expect(seen).not.toContain(id);
   });
 });
