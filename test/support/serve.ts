@@ -4,7 +4,7 @@
  * search (for example for secrets that must never be logged).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -29,6 +29,7 @@ export class ServedControlPlane {
   private child: ChildProcess | undefined;
   /** The reference backends' key, so tests can use their data and admin endpoints. */
   readonly backendKey = `backend-key-${process.pid}-${Date.now()}`;
+  private keyDir: string | undefined;
 
   /** Calls the reference backends (data and fault-injection endpoints) with their key. */
   async backend(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
@@ -62,7 +63,11 @@ export class ServedControlPlane {
       args.push("--operation-delay-ms", String(this.options.operationDelayMs));
     }
     if (this.options.testClock) args.push("--test-clock");
-    args.push("--backend-key", this.backendKey);
+    // From a file, as an operator should pass it (a flag shows in `ps`).
+    this.keyDir ??= mkdtempSync(join(tmpdir(), "landform-cp-key-"));
+    const keyFile = join(this.keyDir, "backend.key");
+    writeFileSync(keyFile, `${this.backendKey}\n`, { mode: 0o600 });
+    args.push("--backend-key-file", keyFile);
     args.push(...(this.options.extraArgs ?? []));
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -151,5 +156,6 @@ export class ServedControlPlane {
   async close(): Promise<void> {
     await this.stop();
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.keyDir) rmSync(this.keyDir, { recursive: true, force: true });
   }
 }
