@@ -12,6 +12,10 @@ import { contractViolation, type Exchange } from "./support/openapi";
 import { type S3Server, startS3Server } from "./support/s3";
 import { ServedControlPlane } from "./support/serve";
 
+// Backups here carry the simulated data set (data endpoint): the services are simulated.
+// Real servers are covered by test/engines.*.test.ts (landform serve reads this from its environment).
+process.env.LANDFORM_ENGINES = "simulated";
+
 const HOUR_MS = 3_600_000;
 const BUCKET = "landform-backups";
 let s3: S3Server;

@@ -12,6 +12,10 @@ import { CodesphereClient, type ManagedService, waitForState } from "../sdk";
 import { contractViolation, type Exchange } from "./support/openapi";
 import { ROOT, ServedControlPlane } from "./support/serve";
 
+// This suite follows the guide with the simulated data set (data endpoint): the services are simulated.
+// Real servers are covered by test/engines.*.test.ts (landform serve reads this from its environment).
+process.env.LANDFORM_ENGINES = "simulated";
+
 const guide = readFileSync(join(ROOT, "contract", "docs-deploying-services.txt"), "utf8");
 /** The guide's curl commands, in page order: create, update, pause, resume, delete. */
 const commands = [...guide.matchAll(/^curl -X [A-Z]+ "[^"]+"(?: \\\n-H "[^"]+")*(?: \\\n-d '[^']*')?/gm)].map(

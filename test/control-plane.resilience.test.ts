@@ -9,6 +9,10 @@ import { clientFor, PG_PASSWORD, postgresRequest, SECRETS } from "./support/fixt
 import { contractViolation, type Exchange } from "./support/openapi";
 import { ServedControlPlane } from "./support/serve";
 
+// This suite is about the control plane's retries against a faulty backend: the services are simulated.
+// Real servers are covered by test/engines.*.test.ts (landform serve reads this from its environment).
+process.env.LANDFORM_ENGINES = "simulated";
+
 const running: { cp: ServedControlPlane; client: CodesphereClient }[] = [];
 const exchanges: Exchange[] = [];
 
