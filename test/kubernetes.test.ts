@@ -294,6 +294,13 @@ describe("the checks fail on broken manifests", () => {
       "--replicas is not an option of landform serve",
     ],
     [
+      "a container that may gain privileges (refused in the restricted namespace)",
+      (ms) => {
+        delete deployment(ms).spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation;
+      },
+      "securityContext.allowPrivilegeEscalation must be false (restricted)",
+    ],
+    [
       "a budget that would block every drain",
       (ms) => {
         const pdb = ms.find((m) => m.body.kind === "PodDisruptionBudget");

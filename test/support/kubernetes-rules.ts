@@ -123,6 +123,7 @@ function objectProblems(here: Manifest[]): string[] {
       if (!v.secret.items) secretRef(w, where, v.secret.secretName);
       for (const item of v.secret.items ?? []) secretRef(w, where, v.secret.secretName, item.key);
     }
+    problems.push(...restrictedProblems(w, pod));
     for (const c of containersOf(w)) {
       const cl = `${label(w)} container "${c.name}"`;
       const ports: Any[] = c.ports ?? [];
@@ -193,6 +194,28 @@ function objectProblems(here: Manifest[]): string[] {
           `${label(pdb)}: minAvailable must be a number from 1 to replicas - 1 (${replicas} - 1)`,
         );
     }
+  }
+  return problems;
+}
+
+/**
+ * The Pod Security "restricted" profile, which namespace.yaml enforces: a pod
+ * short of it would be refused at admission, long after these files were merged.
+ */
+function restrictedProblems(w: Manifest, pod: Any): string[] {
+  const problems: string[] = [];
+  const seccomp = (x: Any) => x?.seccompProfile?.type;
+  if (!["RuntimeDefault", "Localhost"].includes(seccomp(pod.securityContext)))
+    problems.push(`${label(w)}: securityContext.seccompProfile.type must be RuntimeDefault (restricted)`);
+  for (const c of containersOf(w)) {
+    const sc = c.securityContext ?? {};
+    const cl = `${label(w)} container "${c.name}"`;
+    if (sc.allowPrivilegeEscalation !== false)
+      problems.push(`${cl}: securityContext.allowPrivilegeEscalation must be false (restricted)`);
+    if (!(sc.capabilities?.drop ?? []).includes("ALL"))
+      problems.push(`${cl}: securityContext.capabilities.drop must include ALL (restricted)`);
+    if (sc.privileged === true || sc.runAsUser === 0)
+      problems.push(`${cl}: must not run privileged or as root`);
   }
   return problems;
 }
