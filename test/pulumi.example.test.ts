@@ -69,7 +69,8 @@ describe("the example stack", () => {
     expect(plain.ordersDb).toMatchObject({
       status: "synchronized",
       hostname: byName["orders-db"]?.details?.hostname,
-      port: 5432,
+      // The real server's own port (reference backends run PostgreSQL per service).
+      port: byName["orders-db"]?.details?.port,
       dsn: "[secret]",
     });
     expect(plain.ordersDbBackups).toBe("every 24 h");
