@@ -157,7 +157,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       ),
     }),
   });
-  const server = http.createServer((req, res) => {
+  // The API checks Host itself, so that the refusal is Problem JSON like every other (api/server.ts).
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     if (options.testClock && req.method === "POST" && req.url === "/_landform/clock") {
       let body = "";
       req.on("data", (c: Buffer) => {

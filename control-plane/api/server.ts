@@ -75,6 +75,15 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const pathname = q < 0 ? url : url.slice(0, q);
+    // Node's own Host check answers a bare 400 (the server turns it off): refuse here, as Problem JSON.
+    if (req.headers.host === undefined && req.httpVersion === "1.1") {
+      new Exchange(res, traceId, start, method, metrics.forUnmatched(method), "unmatched", log).problem(
+        400,
+        "Bad Request",
+        "host: an HTTP/1.1 request must send a Host header (node keeps only the first 1000 headers)",
+      );
+      return;
+    }
     const match = router.match(method, pathname);
 
     if (match.kind !== "route") {
