@@ -226,7 +226,8 @@ describe("reconciler backups", () => {
       // Started long ago and never confirmed: its object may exist, so it is deleted.
       {
         id: uuid(99),
-        scheduledAt: new Date(now() - UNCONFIRMED_MAX_AGE_MS - 60_000).toISOString(),
+        scheduledAt: new Date(now() - 60_000).toISOString(),
+        queuedAt: new Date(now() - UNCONFIRMED_MAX_AGE_MS - 60_000).toISOString(),
         initiatedAt: new Date(now() - UNCONFIRMED_MAX_AGE_MS).toISOString(),
         reason: "manual",
       },

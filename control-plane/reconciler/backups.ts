@@ -58,7 +58,12 @@ export class BackupSteps {
       let next = Date.parse(b.nextAt);
       // One backup for however many intervals were missed (say, while paused or down).
       while (next <= now) next += interval;
-      r.backupEntries.push({ id: randomUUID(), scheduledAt: b.nextAt, reason: "scheduled" });
+      r.backupEntries.push({
+        id: randomUUID(),
+        scheduledAt: b.nextAt,
+        queuedAt: new Date(now).toISOString(),
+        reason: "scheduled",
+      });
       b.nextAt = new Date(next).toISOString();
     }
     await this.abandonStale(r, client, now);
@@ -89,7 +94,8 @@ export class BackupSteps {
   async final(r: ServiceRecord, client: BackendClient): Promise<boolean> {
     let final = r.backupEntries.find((e) => e.reason === "final");
     if (!final) {
-      final = { id: randomUUID(), scheduledAt: new Date(this.c.now()).toISOString(), reason: "final" };
+      const at = new Date(this.c.now()).toISOString();
+      final = { id: randomUUID(), scheduledAt: at, queuedAt: at, reason: "final" };
       r.backupEntries.push(final);
       this.c.event(
         r,
@@ -147,14 +153,16 @@ export class BackupSteps {
 
   /** Drops unconfirmed backups that failed too often, waited too long, or exceed the cap. */
   private async abandonStale(r: ServiceRecord, client: BackendClient, now: number): Promise<void> {
-    const waiting = r.backupEntries
-      .filter((e) => !e.confirmedAt && e.reason !== "final")
-      .sort((a, b) => Date.parse(a.scheduledAt) - Date.parse(b.scheduledAt));
+    const waiting = r.backupEntries.filter((e) => !e.confirmedAt && e.reason !== "final");
+    // Requested backups (and those of older releases) start their age when first seen here.
+    for (const e of waiting) e.queuedAt ??= new Date(now).toISOString();
+    const age = (e: BackupRecord) => Date.parse(e.queuedAt!);
+    waiting.sort((a, b) => age(a) - age(b) || Date.parse(a.scheduledAt) - Date.parse(b.scheduledAt));
     for (const [i, entry] of waiting.entries()) {
       const why =
         (entry.failures ?? 0) >= MAX_FAILURES
           ? `it failed ${entry.failures} times (last: ${entry.lastError ?? "unknown"})`
-          : now - Date.parse(entry.scheduledAt) > UNCONFIRMED_MAX_AGE_MS
+          : now - Date.parse(entry.queuedAt!) > UNCONFIRMED_MAX_AGE_MS
             ? `it was not stored within ${UNCONFIRMED_MAX_AGE_MS / DAY_MS} days`
             : waiting.length - i > MAX_UNCONFIRMED
               ? `more than ${MAX_UNCONFIRMED} backups are waiting; the oldest are given up`
@@ -195,7 +203,7 @@ export class BackupSteps {
         if (b.enabled && b.deleteRetentionDays)
           times.push(Date.parse(e.confirmedAt) + b.deleteRetentionDays * DAY_MS + 1);
       } else if (e.reason !== "final") {
-        times.push(Date.parse(e.scheduledAt) + UNCONFIRMED_MAX_AGE_MS + 1);
+        times.push(Date.parse(e.queuedAt ?? e.scheduledAt) + UNCONFIRMED_MAX_AGE_MS + 1);
       }
     }
     return times.length > 0 ? Math.min(...times) : null;

@@ -21,6 +21,12 @@ export interface BackupRecord extends schemas.BackupEntry {
   storeConfig?: schemas.Values;
   failures?: number;
   lastError?: string;
+  /**
+   * When the control plane first held this backup (its clock). An unconfirmed
+   * backup's age counts from here, not from `scheduledAt`, which for a
+   * scheduled backup is the due time and may lie long before (after downtime).
+   */
+  queuedAt?: string;
 }
 
 /** A managed service: what the user asked for (desired) and what the reconciler saw (observed). */
