@@ -38,7 +38,14 @@
  * provider cannot do (pausing s3, backups of redis, point-in-time recovery
  * where the provider has none).
  *
- * Data endpoint (same key; not a contract call, so faults do not touch it):
+ * `postgresql` also answers at `/api/v1/postgresql/vNN` (one endpoint per
+ * catalog version; the version picks the PostgreSQL major of a new service).
+ * Services of postgres, postgresql and redis run real servers (./engines):
+ * their operations end when the server has converged, `ready` needs the server
+ * up, and a server being restarted after a crash is the service's `error`.
+ *
+ * Data endpoint (simulated services only; same key; not a contract call, so
+ * faults do not touch it):
  *
  *   GET    /ID/data                 200 {key: value}; readable while paused
  *   PUT    /ID/data/KEY  {value}    204; 409 unless the service is running
