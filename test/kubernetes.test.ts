@@ -114,12 +114,15 @@ describe("deploy/kubernetes", () => {
     for (const [key, value] of Object.entries<string>(example.stringData)) {
       expect(value, `${key} marks its placeholder`).toContain("CHANGE-ME");
     }
-    expect(parseTokenFile(example.stringData.tokens, "tokens").map((t) => t.grant)).toHaveLength(2);
-    // The URL points at postgres-dev's Service, so trying it out needs only the password changed.
+    const grants = parseTokenFile(example.stringData.tokens, "tokens").map((t) => t.grant);
+    expect(grants.map((g) => g.admin)).toEqual([false, true]);
+    // The URL points at postgres-dev's Service, database and user, so trying it out needs only the password.
     const svc = find("Service", "postgres-dev/service.yaml").body;
     const ns = find("Kustomization", "postgres-dev/kustomization.yaml").body.namespace;
+    const dev = find("Secret", "postgres-dev/secret.yaml").body.stringData;
     const url = new URL(example.stringData["database-url"]);
     expect(`${url.hostname}:${url.port}`).toBe(`${svc.metadata.name}.${ns}.svc:${svc.spec.ports[0].port}`);
+    expect([url.username, url.pathname]).toEqual([dev.POSTGRES_USER, `/${dev.POSTGRES_DB}`]);
   });
 
   it("the image tag follows the package version", () => {
