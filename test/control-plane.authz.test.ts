@@ -201,6 +201,7 @@ describe("the authorization matrix", () => {
         const answer = await call(a.who, r.method, path, a.body);
         const label = `${a.why}: ${a.who} ${r.method} ${path} -> ${answer.status} ${answer.text.slice(0, 300)}`;
         expect(answer.status, label).toBe(a.status);
+        if (a.detail) expect((answer.body as { detail?: string }).detail, label).toMatch(a.detail);
         expect(answer.body, label).toMatchObject({
           status: a.status,
           title: expect.any(String),

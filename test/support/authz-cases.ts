@@ -25,8 +25,9 @@ export interface Attempt {
   params?: Record<string, string>;
   query?: string;
   body?: unknown;
-  /** The answer this attempt must get. */
+  /** The answer this attempt must get, and what its detail must say when the status alone is ambiguous. */
   status: number;
+  detail?: RegExp;
   why: string;
 }
 
@@ -224,13 +225,30 @@ export function crossTeamCases(f: Fixtures): Record<string, () => Attempt[]> {
         who: B,
         body: service(2, "b-on-a-pg", "a-pg", B_SECRETS),
         status: 400,
+        detail: /^provider\.name: no provider named a-pg is visible to team 2$/,
         why: "team B names team A's provider (it does not exist for team B)",
       },
       {
         who: AB,
         body: service(1, "a-on-b-pg", "b-pg", A_SECRETS),
         status: 400,
+        detail: /^provider\.name: no provider named b-pg is visible to team 1$/,
         why: "a token of both teams puts a team-1 service on team 2's provider",
+      },
+      {
+        who: B,
+        body: {
+          ...service(2, "b-from-a", "postgresql", B_SECRETS),
+          recoverFrom: {
+            msId: f.services[0],
+            time: new Date().toISOString(),
+            config: { endpointUrl: "http://127.0.0.1:1", destinationPath: "s3://b/" },
+            secrets: { accessKey: "b-access", secretKey: "b-secret" },
+          },
+        },
+        status: 400,
+        detail: /^recoverFrom\.msId: no service \S+ in team 2 to recover from$/,
+        why: "team B restores team A's service (and its data) into a team-B service",
       },
     ],
     "managed-services-list": () => [
