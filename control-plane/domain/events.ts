@@ -17,6 +17,28 @@ export interface EventSink {
 
 export const RECENT_EVENTS = 20;
 
+/**
+ * Events of work in progress, per service, held back to be written in the
+ * same transaction as the record they describe (a reconcile step's).
+ */
+export class PendingEvents implements EventSink {
+  private readonly byService = new Map<string, schemas.LogRecord[]>();
+
+  addEvent(serviceId: string, event: schemas.LogRecord): void {
+    const list = this.byService.get(serviceId);
+    if (list) list.push(event);
+    else this.byService.set(serviceId, [event]);
+  }
+  /** Writes the service's held events to `store` (call it inside the record's transaction). */
+  flush(store: EventSink, serviceId: string): void {
+    for (const e of this.byService.get(serviceId) ?? []) store.addEvent(serviceId, e);
+    this.byService.delete(serviceId);
+  }
+  drop(serviceId: string): void {
+    this.byService.delete(serviceId);
+  }
+}
+
 /** OpenTelemetry severity numbers. */
 export const Severity = { info: 9, warn: 13, error: 17 } as const;
 

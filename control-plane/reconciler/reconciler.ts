@@ -11,7 +11,7 @@
 import type * as schemas from "../../sdk/schemas";
 import { BackendClient, BackendError, type ObservedService } from "../backends/client";
 import { scrubBackendText, secretNeedles } from "../backends/scrub";
-import { recordEvent } from "../domain/events";
+import { PendingEvents, recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
 import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
@@ -54,7 +54,7 @@ export class Reconciler {
   private readonly random: () => number;
   private readonly backups: BackupSteps;
   /** Events of the running step of each service, written with the step's record in one transaction. */
-  private readonly pendingEvents = new Map<string, schemas.LogRecord[]>();
+  private readonly pendingEvents = new PendingEvents();
   /** The backup ids a step's record had when the step began (to merge after a lost race). */
   private readonly idsAtStart = new WeakMap<ServiceRecord, ReadonlySet<string>>();
 
@@ -100,7 +100,7 @@ export class Reconciler {
     const current = this.o.store.service(id);
     if (!current) return;
     const r = structuredClone(current);
-    this.pendingEvents.delete(id);
+    this.pendingEvents.drop(id);
     this.idsAtStart.set(r, new Set(r.backupEntries.map((e) => e.id)));
     const now = this.o.clock.now();
     if (r.state === "deleted") {
@@ -269,7 +269,7 @@ export class Reconciler {
         if (this.save(r, purgeAt)) this.o.store.purgeSecrets(r.id);
       });
     } else {
-      this.pendingEvents.delete(r.id);
+      this.pendingEvents.drop(r.id);
       this.o.store.purgeService(r.id);
       this.o.log?.({ msg: "service deleted", serviceId: r.id });
     }
@@ -328,24 +328,7 @@ export class Reconciler {
     severity: "info" | "warn" | "error" = "info",
     attributes?: Record<string, string>,
   ): void {
-    const sink = {
-      addEvent: (id: string, e: schemas.LogRecord) => {
-        this.pending(id).push(e);
-      },
-    };
-    recordEvent(sink, r, this.o.clock.now(), name, body, severity, attributes);
-  }
-  private pending(id: string): schemas.LogRecord[] {
-    let list = this.pendingEvents.get(id);
-    if (!list) {
-      list = [];
-      this.pendingEvents.set(id, list);
-    }
-    return list;
-  }
-  private flushEvents(id: string): void {
-    for (const e of this.pendingEvents.get(id) ?? []) this.o.store.addEvent(id, e);
-    this.pendingEvents.delete(id);
+    recordEvent(this.pendingEvents, r, this.o.clock.now(), name, body, severity, attributes);
   }
 
   /**
@@ -358,13 +341,13 @@ export class Reconciler {
   private save(r: ServiceRecord, nextAt: number | null): boolean {
     const stored = this.o.store.service(r.id);
     if (!stored) {
-      this.pendingEvents.delete(r.id); // purged meanwhile
+      this.pendingEvents.drop(r.id); // purged meanwhile
       return false;
     }
     if (stored.rev !== r.rev) {
       const merged = mergeBackupProgress(stored, r, this.idsAtStart.get(r) ?? new Set());
       this.o.store.transaction(() => {
-        this.flushEvents(r.id);
+        this.pendingEvents.flush(this.o.store, r.id);
         if (merged) this.o.store.putService(merged);
       });
       this.queue.schedule(r.id);
@@ -372,7 +355,7 @@ export class Reconciler {
     }
     r.nextAttemptAt = nextAt;
     this.o.store.transaction(() => {
-      this.flushEvents(r.id);
+      this.pendingEvents.flush(this.o.store, r.id);
       this.o.store.putService(r);
     });
     if (nextAt !== null) this.queue.schedule(r.id, nextAt);
@@ -389,7 +372,7 @@ export class Reconciler {
     if (!stored || stored.rev !== r.rev) return false;
     const copy = structuredClone(r);
     this.o.store.transaction(() => {
-      this.flushEvents(r.id);
+      this.pendingEvents.flush(this.o.store, r.id);
       this.o.store.putService(copy);
     });
     r.rev = copy.rev;
