@@ -22,7 +22,7 @@ let cp: ServedControlPlane;
 let client: CodesphereClient;
 
 beforeAll(async () => {
-  cp = await ServedControlPlane.start({ tokens: ["engine-token=1"] });
+  cp = await ServedControlPlane.start({ tokens: ["engine-token=1"], testClock: true });
   client = new CodesphereClient({ baseUrl: cp.apiUrl, token: "engine-token", maxRetries: 2 });
 });
 
@@ -134,6 +134,16 @@ describe("postgresql 15: a real server per service", () => {
     expect((observed.body as Record<string, { details: { restarts: number } }>)[id]!.details.restarts).toBe(
       1,
     );
+    // The control plane looks at converged services again within a minute: the restart reaches the events.
+    await cp.advanceClock(61_000);
+    await eventually(async () => {
+      const { recentEvents } = await client.managedServices.get(id);
+      const restart = (recentEvents ?? []).find((e) => e.eventName === "BackendRestartedServer");
+      expect(restart?.body).toMatch(
+        /restarted the service's server after it stopped unexpectedly \(restart 1\)/,
+      );
+      expect((await client.managedServices.get(id)).details).toMatchObject({ restarts: 1 });
+    }, 15_000);
   });
 
   it("deletes the server: the port closes and the data folder goes", async () => {

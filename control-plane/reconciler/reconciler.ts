@@ -28,6 +28,12 @@ export interface ReconcilerOptions {
   concurrency?: number;
   /** Random source for backoff jitter (tests make it deterministic). */
   random?: () => number;
+  /**
+   * How often a converged service's backend is asked again, on the control
+   * plane's clock (default 60 s, jittered by up to 10%): a server that died or
+   * was restarted behind the API's back shows in the service's events.
+   */
+  healthCheckMs?: number;
 }
 
 const POLL_MIN_MS = 25;
@@ -35,6 +41,7 @@ const POLL_MAX_MS = 2_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
 const DAY_MS = 86_400_000;
+const HEALTH_CHECK_MS = 60_000;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -210,10 +217,24 @@ export class Reconciler {
       same(observed.config ?? {}, r.config) &&
       (observed.pause === undefined || observed.pause === r.pause) &&
       (r.pause || observed.details?.ready !== false);
-    if (!converged) return this.poll(r);
+    if (!converged) {
+      if (r.state === "synchronized" && observed.details?.ready === false && !this.polls.has(r.id)) {
+        this.event(r, "BackendNotReady", "the backend reports the service's server not ready", "warn");
+      }
+      return this.poll(r);
+    }
 
     const target: schemas.ServiceState = r.pause ? "paused" : "synchronized";
     const details = scrub(observed.details ?? {}, Object.values(this.secrets(r.id, "service")));
+    const restarts = Number(details.restarts ?? 0);
+    if (r.state === target && restarts > Number(r.details?.restarts ?? 0)) {
+      this.event(
+        r,
+        "BackendRestartedServer",
+        `the backend restarted the service's server after it stopped unexpectedly (restart ${restarts})`,
+        "warn",
+      );
+    }
     if (r.state !== target || r.observedGeneration !== r.generation || !same(details, r.details)) {
       const from = r.state;
       r.state = target;
@@ -228,7 +249,9 @@ export class Reconciler {
     r.failures = 0;
     this.polls.delete(r.id);
     if (r.state === "synchronized" && (await this.backups.step(r, client))) return this.poll(r);
-    this.save(r, this.backups.nextDeadline(r));
+    const backupDue = this.backups.nextDeadline(r);
+    const healthDue = this.nextHealthCheck();
+    this.save(r, backupDue === null ? healthDue : Math.min(backupDue, healthDue));
   }
 
   private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
@@ -283,6 +306,12 @@ export class Reconciler {
       delete r.resumeState;
       this.event(r, "BackendReachable", "the backend answers again");
     }
+  }
+
+  /** When a converged service is looked at again. */
+  private nextHealthCheck(): number {
+    const every = this.o.healthCheckMs ?? HEALTH_CHECK_MS;
+    return this.o.clock.now() + Math.round(every * (1 - this.random() * 0.1));
   }
 
   private poll(r: ServiceRecord): void {
