@@ -20,11 +20,15 @@ export interface BenchProcess {
 }
 
 /** Starts `node ARGS` and waits for the JSON line `{"msg":"ready","url":...}` it prints. */
-export async function startNodeProcess(args: string[], timeoutMs = 60_000): Promise<BenchProcess> {
+export async function startNodeProcess(
+  args: string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BenchProcess> {
   const dir = mkdtempSync(join(tmpdir(), "landform-bench-log-"));
   const logFile = join(dir, "output.log");
   const fd = openSync(logFile, "w");
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd], env });
   closeSync(fd);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -59,24 +63,33 @@ export async function startNodeProcess(args: string[], timeoutMs = 60_000): Prom
   }
 }
 
-/** `landform serve` on a free port with its own data dir, a token for team 1 and the given backend delay. */
+/**
+ * `landform serve` on a free port with its own data dir, a token for team 1
+ * and the given backend delay. The reference backends simulate every provider
+ * here: these benchmarks measure the control plane and the IaC tools, not the
+ * engines' start-up (bench/engines.ts measures that).
+ */
 export async function startServe(
   token: string,
   operationDelayMs: number,
 ): Promise<BenchProcess & { apiUrl: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-data-"));
-  const p = await startNodeProcess([
-    CLI,
-    "serve",
-    "--port",
-    "0",
-    "--data-dir",
-    dataDir,
-    "--token",
-    `${token}=1`,
-    "--operation-delay-ms",
-    String(operationDelayMs),
-  ]);
+  const p = await startNodeProcess(
+    [
+      CLI,
+      "serve",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--token",
+      `${token}=1`,
+      "--operation-delay-ms",
+      String(operationDelayMs),
+    ],
+    60_000,
+    { ...process.env, LANDFORM_ENGINES: "simulated" },
+  );
   return {
     ...p,
     apiUrl: String(p.ready.apiUrl),
