@@ -73,10 +73,14 @@ export interface ManagedServiceArgs {
   recoverFrom?: pulumi.Input<RecoverFromArgs>;
   /**
    * Take over an existing service of the same name in the team at create and
-   * bring it to these settings (dynamic resources cannot be imported).
+   * bring it to these settings. To take one over unchanged, by id, use the
+   * `import` resource option instead.
    */
   adopt?: pulumi.Input<boolean>;
-  /** Deadlines such as `{ create: "30m" }`. Default 20m create and update, 10m delete. */
+  /**
+   * Deadlines such as `{ create: "30m" }`. Default 20m create and update, 10m
+   * delete. The `customTimeouts` resource option fills in what this leaves out.
+   */
   timeouts?: pulumi.Input<Timeouts>;
   connection?: ConnectionArgs;
   /** Set by `Landscape` for its members. */
@@ -121,7 +125,11 @@ export class ManagedService extends pulumi.dynamic.Resource {
   /** `details.dsn`, a secret. */
   readonly dsn: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: ManagedServiceArgs, opts: pulumi.CustomResourceOptions = {}) {
+  constructor(name: string, args: ManagedServiceArgs, options: pulumi.CustomResourceOptions = {}) {
+    // The engine's import reads the resource without its state, which a dynamic provider
+    // cannot serve (pulumi/pulumi#16175): the id goes to create instead, which takes the
+    // service over unchanged. The engine never sees the option.
+    const { import: importId, ...opts } = options;
     const settings = stackSettings(args.connection, name);
     const props: Record<keyof ServiceInputs | OutputKey, unknown> = {
       teamId: args.teamId ?? settings.teamId ?? missingTeam(name),
@@ -135,7 +143,8 @@ export class ManagedService extends pulumi.dynamic.Resource {
       pause: args.pause,
       recoverFrom: args.recoverFrom === undefined ? undefined : withSecretField(args.recoverFrom),
       adopt: args.adopt,
-      timeouts: args.timeouts,
+      timeouts: withCustomTimeouts(args.timeouts, opts.customTimeouts),
+      __import: importId,
       landscape:
         args.landscape === undefined
           ? undefined
@@ -210,6 +219,28 @@ function withoutPromiseStacks(): { restore(): void; restored(error: unknown): un
       return error;
     },
   };
+}
+
+/**
+ * `timeouts` with the `customTimeouts` resource option filling in what it
+ * leaves out. The Node.js dynamic provider host never passes the engine's
+ * timeouts to the provider, so they travel as an input.
+ */
+function withCustomTimeouts(
+  timeouts: pulumi.Input<Timeouts> | undefined,
+  custom: pulumi.CustomTimeouts | undefined,
+): pulumi.Input<Timeouts> | undefined {
+  const fromOption: Timeouts = {};
+  for (const key of ["create", "update", "delete"] as const) {
+    if (custom?.[key] !== undefined) fromOption[key] = custom[key];
+  }
+  if (Object.keys(fromOption).length === 0) return timeouts;
+  if (timeouts === undefined) return fromOption;
+  return pulumi.output(timeouts).apply((own) => ({ ...fromOption, ...stripUndefined(own ?? {}) }));
+}
+
+function stripUndefined(t: Timeouts): Timeouts {
+  return Object.fromEntries(Object.entries(t).filter(([, v]) => v !== undefined)) as Timeouts;
 }
 
 type OutputKey =
