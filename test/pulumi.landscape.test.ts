@@ -27,7 +27,8 @@ function landscape(pause?: boolean) {
       "ops-files": {
         provider: { name: "s3", version: "v1" },
         plan: { id: 0 },
-        secrets: { accessKeyId: "ops", secretAccessKey: "ops-s3-secret-77q" },
+        config: { accessKey: "OPSFILES0000000000AA", initialBucketName: "ops-files" },
+        secrets: { secretKey: "opsS3secret77q".padEnd(40, "0") },
       },
     },
   };

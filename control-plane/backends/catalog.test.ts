@@ -131,6 +131,14 @@ describe("the bundled catalog", () => {
   it("lets s3 pause (its data stays) but not back up", () => {
     const s3 = catalog.find((e) => e.name === "s3")!;
     expect(s3.capabilities).toEqual({ pause: true, backups: false, pointInTimeRecovery: false });
-    expect(Object.keys(s3.plans[0]!.parameters).sort()).toEqual(["maxBuckets", "maxObjects", "maxSizeKb"]);
+    expect(Object.keys(s3.plans[0]!.parameters).sort()).toEqual([
+      "maxBuckets",
+      "maxObjects",
+      "maxReadBytesPerS",
+      "maxReadOpsPerS",
+      "maxSizeKb",
+      "maxWriteBytesPerS",
+      "maxWriteOpsPerS",
+    ]);
   });
 });

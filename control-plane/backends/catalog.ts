@@ -204,6 +204,31 @@ const coreDatabaseSecrets = objectSchema(
 
 const databaseCapabilities = { pause: true, backups: true, pointInTimeRecovery: true };
 
+/**
+ * The core catalog's s3 bucket-name rule without lookaround (RE2 has none):
+ * 3 to 63 of [a-z0-9.-], a letter or digit at both ends, and no "..", ".-"
+ * or "-." anywhere.
+ */
+export const S3_BUCKET_NAME = {
+  pattern: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+  not: { pattern: "\\.\\.|\\.-|-\\." },
+} as const;
+
+/** An s3 plan limit as the core catalog writes it (no pricing unit). */
+function s3Limit(value: number, maximum: number, description: string, increaseOnly = false) {
+  return {
+    schema: {
+      default: value,
+      description,
+      maximum,
+      minimum: 1,
+      readOnly: false,
+      type: "integer",
+      ...(increaseOnly ? { "x-update-constraint": "increase-only" } : {}),
+    },
+  };
+}
+
 // ---------------------------------------------------------------- the catalog
 
 export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider[] {
@@ -378,55 +403,128 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
   const s3 = entry({
     name: "s3",
     version: "v1",
-    category: "Object Storage",
-    displayName: "S3 Object Storage",
-    description: "S3-compatible object storage; the data is kept across a pause and across restarts.",
+    category: "Storage",
+    displayName: "Object Storage",
+    description: "S3-compatible object storage for persisting unstructured data artifacts",
     iconUrl: icon("S3", "#569a31"),
     // The core catalog lists s3 v1 without pause; the platform guide says an
     // Object Store keeps its data across a pause, and that is what users try
-    // here, so the reference catalog lets it pause (docs/decisions/004).
+    // here, so the reference catalog lets it pause (docs/decisions/004;
+    // sdk/contract-notes.ts lists it).
     capabilities: { pause: true, backups: false, pointInTimeRecovery: false },
-    configSchema: objectSchema({
-      region: {
-        type: "string",
-        pattern: "^[a-z0-9-]+$",
-        default: "eu-central-1",
-        description: "Region name clients sign requests for.",
-        "x-update-constraint": "immutable",
+    configSchema: objectSchema(
+      {
+        accessKey: {
+          description: "Has to be cluster-unique. Exactly 20 uppercase letters (A-Z) or digits (0-9).",
+          pattern: "^[A-Z0-9]{20}$",
+          type: "string",
+          "x-update-constraint": "immutable",
+        },
+        initialBucketName: {
+          description:
+            "Has to be cluster-unique. If the bucket name is already taken, no bucket will be created. You can still create more buckets later. Only lowercase letters, digits, hyphens, and periods are allowed. Must start and end with a letter or digit. Hyphens and periods cannot be adjacent to each other or repeated. Between 3 and 63 characters.",
+          // The core pattern uses lookaround, which the control plane's RE2 refuses;
+          // this pair accepts exactly the same names (catalog.core.test.ts checks it).
+          ...S3_BUCKET_NAME,
+          type: "string",
+          "x-update-constraint": "immutable",
+        },
+        userDisplayName: {
+          default: "My S3 User",
+          readOnly: false,
+          type: "string",
+          "x-update-constraint": "immutable",
+        },
       },
-    }),
+      ["accessKey", "initialBucketName"],
+    ),
     secretsSchema: objectSchema(
       {
-        accessKeyId: { type: "string", minLength: 1, writeOnly: true, description: "Access key id." },
-        secretAccessKey: password("Secret access key (at least 8 characters)."),
+        secretKey: {
+          description: "Exactly 40 alphanumeric characters (a-z, A-Z, 0-9).",
+          format: "password",
+          pattern: "^[a-zA-Z0-9]{40}$",
+          type: "string",
+          writeOnly: true,
+        },
       },
-      ["accessKeyId", "secretAccessKey"],
+      ["secretKey"],
     ),
     detailsSchema: objectSchema(
       {
-        hostname: hostnameDetail,
-        port: port("HTTPS port."),
-        endpoint: { type: "string", description: "S3 endpoint URL." },
-        region: { type: "string", description: "Region name." },
+        url: { format: "uri", type: "string" },
+        userId: { type: "string" },
+        endpoint: {
+          type: "string",
+          description: "EXTENSION (reference backends): the S3 endpoint URL (path-style requests).",
+        },
+        bucket: {
+          type: "string",
+          description:
+            "EXTENSION (reference backends): the bucket made at create (absent when its name was taken).",
+        },
+        region: {
+          type: "string",
+          description: "EXTENSION (reference backends): the region to sign requests for.",
+        },
         ready: readyDetail,
         ...referenceDetails,
       },
-      ["ready"],
+      ["url", "userId"],
     ),
     plans: [
-      { name: "Small", maxBuckets: 5, maxObjects: 10_000, maxSizeKb: 1_048_576 },
-      { name: "Medium", maxBuckets: 20, maxObjects: 100_000, maxSizeKb: 10_485_760 },
-      { name: "Large", maxBuckets: 100, maxObjects: 1_000_000, maxSizeKb: 104_857_600 },
-    ].map((p, id) => ({
-      id,
-      name: p.name,
-      description: `${p.maxBuckets} buckets, ${p.maxObjects} objects, ${p.maxSizeKb / 1_048_576} GiB`,
-      parameters: {
-        maxBuckets: { schema: growable(p.maxBuckets, 1, "Most buckets.") },
-        maxObjects: { schema: growable(p.maxObjects, 1, "Most objects over all buckets.") },
-        maxSizeKb: { schema: growable(p.maxSizeKb, 1, "Most stored data in KiB over all buckets.") },
+      {
+        id: 0,
+        name: "Generic",
+        description: "Allows all parameters to be freely modified",
+        parameters: {
+          maxBuckets: s3Limit(50, 1000, "Maximum Number of Buckets", true),
+          maxObjects: s3Limit(100_000, 10_000_000, "Maximum Number of Objects", true),
+          maxReadBytesPerS: s3Limit(
+            100_000_000,
+            10_000_000_000,
+            "Maximum Download Speed in Bytes per Second",
+          ),
+          maxReadOpsPerS: s3Limit(1000, 10_000, "Maximum Read Operations per Second"),
+          maxSizeKb: s3Limit(10_000_000, 10_000_000_000, "Storage (KB)", true),
+          maxWriteBytesPerS: s3Limit(100_000_000, 10_000_000_000, "Maximum Upload Speed in Bytes per Second"),
+          maxWriteOpsPerS: s3Limit(1000, 10_000, "Maximum Write Operations per Second"),
+        },
       },
-    })),
+    ],
+    backups: {
+      configSchema: objectSchema(
+        {
+          accessKeyId: {
+            description: "S3 access key for authentication at the backup store.",
+            type: "string",
+          },
+          endpointUrl: {
+            description:
+              'S3-compatible endpoint URL for the backup storage, e.g. "http://rgw-load-balancer.rook-ceph.svc.cluster.local"',
+            format: "uri",
+            type: "string",
+          },
+          path: {
+            description:
+              'S3 path (bucket name with optional subpath), without s3://, e.g. "my-bucket/backups"',
+            type: "string",
+          },
+        },
+        ["endpointUrl", "accessKeyId", "path"],
+      ),
+      secretsSchema: objectSchema(
+        {
+          secretKey: {
+            description: "S3 secret key for authentication at the backup store",
+            format: "password",
+            type: "string",
+            writeOnly: true,
+          },
+        },
+        ["secretKey"],
+      ),
+    },
   });
 
   const babelfish = entry({

@@ -4,8 +4,9 @@
  * version of a provider, and the versions share their schemas), how a request
  * becomes a spec, and what the service reports in `details`.
  *
- * Services of `postgres`, `postgresql` and `redis` run real servers
- * (./engines) where their binaries are installed: their details name
+ * Services of `postgres`, `postgresql` and `redis` run real servers, and
+ * `s3` services a user and bucket on a real S3 server (./engines), where
+ * their binaries are installed: their details name
  * 127.0.0.1, the server's own port and the version it runs. Every other
  * service is simulated: its host name is a placeholder (nothing listens on
  * it), its details say `simulated: true`, and its data set on the data
@@ -59,7 +60,14 @@ export interface DetailsInput {
   /** A simulated service's data set. */
   dataUrl?: string;
   /** An engine-backed service's server. */
-  engine?: { port: number; serverVersion?: string; restarts: number };
+  engine?: {
+    port: number;
+    serverVersion?: string;
+    restarts: number;
+    /** s3: the S3 server's endpoint and the service's bucket (null when its name was taken). */
+    endpoint?: string;
+    bucket?: string | null;
+  };
 }
 
 type Connection = (host: string, config: Values) => Values;
@@ -68,7 +76,10 @@ type Connection = (host: string, config: Values) => Values;
 const ENGINE_HOST = "127.0.0.1";
 
 /** Connection details of engine-backed services: the real port, never a secret (no password, and no user where the user is a secret). */
-const engineConnections: Record<string, (port: number, config: Values) => Values> = {
+const engineConnections: Record<
+  string,
+  (port: number, config: Values, engine: NonNullable<DetailsInput["engine"]>) => Values
+> = {
   postgres: (port, c) => ({
     hostname: ENGINE_HOST,
     port,
@@ -80,7 +91,18 @@ const engineConnections: Record<string, (port: number, config: Values) => Values
     dsn: `postgresql://${ENGINE_HOST}:${port}/postgres`,
   }),
   redis: (port) => ({ hostname: ENGINE_HOST, port, dsn: `redis://${ENGINE_HOST}:${port}` }),
+  // The core catalog's details are `url` and `userId`; endpoint, bucket and region are extensions.
+  s3: (_port, c, e) => ({
+    url: e.endpoint ?? "",
+    userId: String(c.accessKey ?? ""),
+    endpoint: e.endpoint ?? "",
+    ...(e.bucket ? { bucket: e.bucket } : {}),
+    region: S3_REGION,
+  }),
 };
+
+/** The region the S3 engine's server signs for (versitygw's default). */
+const S3_REGION = process.env.LANDFORM_S3_REGION || "us-east-1";
 
 /** Provider-specific connection details; never built from secrets. */
 const connections: Record<string, Connection> = {
@@ -92,7 +114,13 @@ const connections: Record<string, Connection> = {
   // The user name of this provider is a secret, so the dsn names none.
   postgresql: (host) => ({ hostname: host, port: 5432, dsn: `postgresql://${host}:5432/postgres` }),
   redis: (host) => ({ hostname: host, port: 6379, dsn: `redis://${host}:6379` }),
-  s3: (host, c) => ({ hostname: host, port: 443, endpoint: `https://${host}`, region: c.region }),
+  s3: (host, c) => ({
+    url: `https://${host}`,
+    userId: String(c.accessKey ?? ""),
+    endpoint: `https://${host}`,
+    bucket: String(c.initialBucketName ?? ""),
+    region: S3_REGION,
+  }),
   babelfish: (host, c) => ({
     hostname: host,
     port: 1433,
@@ -217,7 +245,7 @@ export class ProviderProfile {
     const engineConnection = engineConnections[this.name];
     if (d.engine && engineConnection) {
       return {
-        ...engineConnection(d.engine.port, config),
+        ...engineConnection(d.engine.port, config, d.engine),
         ready: d.ready,
         phase: d.phase,
         ...(d.engine.serverVersion ? { serverVersion: d.engine.serverVersion } : {}),

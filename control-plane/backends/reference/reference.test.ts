@@ -334,7 +334,8 @@ describe("the reference backends", () => {
       id: randomUUID(),
       teamId: 1,
       pause: true,
-      secrets: { accessKeyId: "a", secretAccessKey: "abcdefgh" },
+      config: { accessKey: "AKIAIOSFODNN7EXAMPLE", initialBucketName: "paused-from-start" },
+      secrets: { secretKey: "s".repeat(40) },
     };
     expect((await call("POST", "/api/v1/s3", s3)).status).toBe(201); // s3 can pause, so it may start paused
   });
@@ -482,8 +483,8 @@ describe("the reference backends", () => {
       id: s,
       teamId: 1,
       plan: { id: 0, parameters: { maxObjects: 1 } },
-      config: {},
-      secrets: { accessKeyId: "AKIA", secretAccessKey: "abcdefgh" },
+      config: { accessKey: "AKIAIOSFODNN7EXAMPLE", initialBucketName: "kept-across-pause" },
+      secrets: { secretKey: "s".repeat(40) },
     });
     advance();
     expect((await observe(r, "/api/v1/redis")).details).toMatchObject({

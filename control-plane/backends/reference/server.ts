@@ -277,6 +277,7 @@ function view(deps: ServerDeps, profile: ProviderProfile, s: StoredService, now:
               port: engine.port,
               restarts: engine.restarts,
               ...(engine.serverVersion ? { serverVersion: engine.serverVersion } : {}),
+              ...(engine.endpoint ? { endpoint: engine.endpoint, bucket: engine.bucket ?? null } : {}),
             },
           }
         : { dataUrl: dataUrl(deps, profile, s.id) }),

@@ -7,6 +7,7 @@
  * that breaks a rule is not repeated in the answer or the log.
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
+import addFormats from "ajv-formats";
 import {
   constraintBreach,
   constraintOf,
@@ -23,6 +24,8 @@ export type Check = (value: unknown, section: string) => string[];
 /** A draft 2020-12 validator that knows the catalog's vendor keyword and rejects sloppy schemas. */
 export function schemaCompiler(): (schema: JsonSchema) => Check {
   const ajv = new Ajv2020({ strict: true, allErrors: true });
+  // The core catalog's schemas use `format` (password, uri, hostname).
+  addFormats(ajv);
   ajv.addKeyword({
     keyword: "x-update-constraint",
     schemaType: "string",

@@ -24,12 +24,14 @@ import { findPostgres, findRedis, type MissingEngine, POSTGRES_MAJORS } from "./
 import { engineUser, makeReachable, type RunAs } from "./os-user";
 import { type Credentials, PostgresDriver } from "./postgres";
 import { RedisDriver } from "./redis";
+import { BucketEngine } from "./s3";
+import { findGateway, S3Gateway } from "./s3-gateway";
 import { type EngineStatus, ServiceEngine } from "./service-engine";
 
 export type { EngineStatus } from "./service-engine";
 
 /** Which engine a service runs on. */
-export type EngineKind = { engine: "postgres"; major: number } | { engine: "redis" };
+export type EngineKind = { engine: "postgres"; major: number } | { engine: "redis" } | { engine: "s3" };
 
 export interface EngineManagerOptions {
   /** False: every service is simulated. */
@@ -55,6 +57,8 @@ export function engineKind(
   providerVersion: string | undefined,
 ): EngineKind | undefined {
   if (provider === "redis") return { engine: "redis" };
+  // A bucket and a user on the backend's S3 server (./s3.ts), not a server per service.
+  if (provider === "s3") return { engine: "s3" };
   if (provider === "postgres") {
     const major = Number.parseInt(String(config.version ?? ""), 10);
     return Number.isInteger(major) ? { engine: "postgres", major } : undefined;
@@ -94,7 +98,9 @@ interface Queue {
 
 export class EngineManager {
   private readonly root: string;
-  private readonly engines = new Map<string, ServiceEngine>();
+  private readonly engines = new Map<string, ServiceEngine | BucketEngine>();
+  /** The S3 server the s3 services share; made on first use. */
+  private gateway: S3Gateway | undefined;
   /** provider/id -> its engine, or null for a simulated service (read once from kind.json). */
   private readonly kinds = new Map<string, EngineKind | null>();
   private readonly queues = new Map<string, Queue>();
@@ -116,6 +122,8 @@ export class EngineManager {
     }
     const redis = findRedis();
     if (redis.kind === "missing") out.push(redis);
+    const s3 = findGateway();
+    if (s3.kind === "missing") out.push(s3);
     return out;
   }
 
@@ -126,6 +134,7 @@ export class EngineManager {
   canRun(provider: string, config: Values, providerVersion: string | undefined): EngineKind | undefined {
     if (!this.o.enabled) return undefined;
     const kind = engineKind(provider, config, providerVersion);
+    if (kind?.engine === "s3") return this.s3Gateway() ? kind : undefined;
     return kind && this.driver(provider, kind) ? kind : undefined;
   }
 
@@ -145,7 +154,12 @@ export class EngineManager {
   }
 
   /** The engine's state for `details`, or undefined for a simulated service. */
-  status(provider: string, id: string): (EngineStatus & { kind: EngineKind; label: string }) | undefined {
+  status(
+    provider: string,
+    id: string,
+  ):
+    | (EngineStatus & { kind: EngineKind; label: string; endpoint?: string; bucket?: string | null })
+    | undefined {
     const engine = this.engines.get(key(provider, id));
     const kind = this.kind(provider, id);
     if (!kind) return undefined;
@@ -192,6 +206,7 @@ export class EngineManager {
     for (const q of this.queues.values()) if (q.timer) clearTimeout(q.timer);
     await Promise.allSettled([...this.running]);
     await Promise.allSettled([...this.engines.values()].map((e) => e.stop()));
+    await this.gateway?.close();
   }
 
   private run(provider: string, id: string, q: Queue): void {
@@ -262,9 +277,17 @@ export class EngineManager {
     this.o.converged(provider, id, target);
   }
 
-  private async open(provider: string, id: string): Promise<ServiceEngine | undefined> {
+  private async open(provider: string, id: string): Promise<ServiceEngine | BucketEngine | undefined> {
     const kind = this.kind(provider, id);
     if (!kind) return undefined;
+    if (kind.engine === "s3") {
+      const gateway = this.s3Gateway();
+      if (!gateway)
+        throw new Error("no S3 server on this machine: run `landform tools` or set LANDFORM_S3_ENDPOINT");
+      const bucket = BucketEngine.open(this.dir(provider, id), gateway);
+      this.engines.set(key(provider, id), bucket);
+      return bucket;
+    }
     const driver = this.driver(provider, kind);
     if (!driver) {
       throw new Error(
@@ -309,7 +332,24 @@ export class EngineManager {
     return kind ?? undefined;
   }
 
+  /** The shared S3 server, or undefined when there is none to start or use. */
+  private s3Gateway(): S3Gateway | undefined {
+    if (this.gateway) return this.gateway;
+    const source = findGateway();
+    if (source.kind === "missing") return undefined;
+    // Beside engines/, not in it: every folder in engines/ is a provider's.
+    this.gateway = new S3Gateway(source, path.join(this.o.dataDir, "s3-gateway"), this.o.log, () => {
+      // The server died: converge every s3 service, which starts it again.
+      for (const k of this.engines.keys()) {
+        const [p, ...rest] = k.split("/");
+        if (p === "s3") this.sync(p, rest.join("/"));
+      }
+    });
+    return this.gateway;
+  }
+
   private driver(provider: string, kind: EngineKind): Driver | undefined {
+    if (kind.engine === "s3") return undefined;
     if (kind.engine === "redis") {
       const bin = findRedis();
       return bin.kind === "redis" ? new RedisDriver(bin) : undefined;

@@ -1,0 +1,215 @@
+/**
+ * Real buckets behind `landform serve`: each s3 service is a user with its
+ * own key and secret on the S3 server the backend runs (versitygw, built by
+ * `landform tools`; this suite builds it into the tools cache when missing
+ * and fails if it cannot), and owns its bucket. Objects are put and read
+ * with the AWS SDK using only what the API returned and the secrets sent.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CodesphereClient, waitForDeleted, waitForState } from "../sdk";
+import { engineDir, eventually, processesUnder } from "./support/engines";
+import { ensureVersitygw } from "./support/s3";
+import { ServedControlPlane } from "./support/serve";
+
+const TIMEOUT = { timeoutMs: 60_000 };
+const suffix = `${process.pid}-${Date.now().toString(36)}`;
+
+let cp: ServedControlPlane;
+let client: CodesphereClient;
+const sdkClients: S3Client[] = [];
+
+beforeAll(async () => {
+  // `landform serve` finds the gateway in the same tools cache.
+  await ensureVersitygw();
+  cp = await ServedControlPlane.start({ tokens: ["s3-token=1"] });
+  client = new CodesphereClient({ baseUrl: cp.apiUrl, token: "s3-token", maxRetries: 2 });
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of sdkClients) c.destroy();
+  await client?.close();
+  const dataDir = cp?.dataDir;
+  await cp?.close();
+  // The S3 server runs with its folders under the data dir: it must be gone too.
+  if (dataDir) expect(processesUnder(dataDir)).toEqual([]);
+});
+
+/** A user's credentials as the core catalog shapes them. */
+function credentials(letter: string): { accessKey: string; secretKey: string } {
+  return {
+    accessKey: `LANDFORM${letter}${"0123456789AB".slice(0, 11)}`.slice(0, 20),
+    secretKey: `${letter}secret`.padEnd(40, "x7Q"),
+  };
+}
+
+function s3For(details: Record<string, unknown>, accessKey: string, secretKey: string): S3Client {
+  const c = new S3Client({
+    endpoint: String(details.url),
+    region: String(details.region),
+    forcePathStyle: true,
+    credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    maxAttempts: 1,
+  });
+  sdkClients.push(c);
+  return c;
+}
+
+async function createBucketService(name: string, letter: string, bucket: string) {
+  const { accessKey, secretKey } = credentials(letter);
+  const created = await client.managedServices.create({
+    teamId: 1,
+    name,
+    provider: { name: "s3", version: "v1" },
+    plan: { id: 0, parameters: {} },
+    config: { accessKey, initialBucketName: bucket },
+    secrets: { secretKey },
+  });
+  const synced = await waitForState(client, created.id, "synchronized", TIMEOUT);
+  return { id: created.id, details: synced.details as Record<string, unknown>, accessKey, secretKey };
+}
+
+/** The S3 error code of a refused request (the SDK's error name). */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { name?: string }).name ?? String(err);
+  }
+  throw new Error("the request succeeded but should have been refused");
+}
+
+async function text(c: S3Client, bucket: string, key: string): Promise<string> {
+  const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return got.Body!.transformToString();
+}
+
+describe("s3: a real bucket and user per service", () => {
+  const bucketA = `landform-a-${suffix}`;
+  const bucketB = `landform-b-${suffix}`;
+  let a: Awaited<ReturnType<typeof createBucketService>>;
+  let b: Awaited<ReturnType<typeof createBucketService>>;
+
+  it("refuses an access key the core catalog's rule does not allow, naming the field", async () => {
+    const res = await fetch(`${cp.apiUrl}/managed-services`, {
+      method: "POST",
+      headers: { authorization: "Bearer s3-token", "content-type": "application/json" },
+      body: JSON.stringify({
+        teamId: 1,
+        name: "bad-key",
+        provider: { name: "s3", version: "v1" },
+        plan: { id: 0, parameters: {} },
+        config: { accessKey: "lowercase-key", initialBucketName: "fine-name" },
+        secrets: { secretKey: credentials("Z").secretKey },
+      }),
+    });
+    // The control plane checks the catalog's schema itself: a bad request, before any backend sees it.
+    expect(res.status).toBe(400);
+    const problem = (await res.json()) as Record<string, unknown>;
+    expect(problem).toMatchObject({ status: 400, title: expect.any(String), traceId: expect.any(String) });
+    expect(String(problem.detail)).toMatch(/config\.accessKey/);
+    expect(JSON.stringify(problem)).not.toContain(credentials("Z").secretKey);
+  });
+
+  it("creates the user and its bucket; objects go in and come back with the service's credentials", async () => {
+    a = await createBucketService("bucket-a", "A", bucketA);
+    expect(a.details).toMatchObject({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:[0-9]+$/),
+      userId: a.accessKey,
+      bucket: bucketA,
+      region: "us-east-1",
+      ready: true,
+    });
+    expect(a.details.simulated).toBeUndefined();
+    expect(JSON.stringify(a.details)).not.toContain(a.secretKey);
+    const s3 = s3For(a.details, a.accessKey, a.secretKey);
+    await s3.send(new PutObjectCommand({ Bucket: bucketA, Key: "notes/hello.txt", Body: "hello from A" }));
+    expect(await text(s3, bucketA, "notes/hello.txt")).toBe("hello from A");
+    // A wrong secret for the right key is refused.
+    const forged = s3For(a.details, a.accessKey, credentials("F").secretKey);
+    expect(await refusal(forged.send(new ListObjectsV2Command({ Bucket: bucketA })))).toBe(
+      "SignatureDoesNotMatch",
+    );
+  });
+
+  it("keeps another service's credentials out of this bucket", async () => {
+    b = await createBucketService("bucket-b", "B", bucketB);
+    const s3b = s3For(b.details, b.accessKey, b.secretKey);
+    await s3b.send(new PutObjectCommand({ Bucket: bucketB, Key: "b.txt", Body: "B's own" }));
+    expect(await text(s3b, bucketB, "b.txt")).toBe("B's own");
+    expect(await refusal(s3b.send(new GetObjectCommand({ Bucket: bucketA, Key: "notes/hello.txt" })))).toBe(
+      "AccessDenied",
+    );
+    expect(await refusal(s3b.send(new ListObjectsV2Command({ Bucket: bucketA })))).toBe("AccessDenied");
+    expect(
+      await refusal(s3b.send(new PutObjectCommand({ Bucket: bucketA, Key: "intruder.txt", Body: "x" }))),
+    ).toBe("AccessDenied");
+  });
+
+  it("refuses the service's requests while paused and serves the same objects after resume", async () => {
+    const s3 = s3For(a.details, a.accessKey, a.secretKey);
+    await client.managedServices.update(a.id, { pause: true });
+    const paused = await waitForState(client, a.id, "paused", TIMEOUT);
+    expect((paused.details as Record<string, unknown>).ready).toBe(false);
+    expect(await refusal(s3.send(new GetObjectCommand({ Bucket: bucketA, Key: "notes/hello.txt" })))).toBe(
+      "InvalidAccessKeyId",
+    );
+    // Only this service is paused.
+    expect(await text(s3For(b.details, b.accessKey, b.secretKey), bucketB, "b.txt")).toBe("B's own");
+    await client.managedServices.update(a.id, { pause: false });
+    await waitForState(client, a.id, "synchronized", TIMEOUT);
+    expect(await text(s3, bucketA, "notes/hello.txt")).toBe("hello from A");
+  });
+
+  it("changes the secret in place: the old one is refused, the new one works", async () => {
+    const rotated = credentials("R").secretKey;
+    await client.managedServices.update(a.id, { secrets: { secretKey: rotated } });
+    await waitForState(client, a.id, "synchronized", TIMEOUT);
+    const old = s3For(a.details, a.accessKey, a.secretKey);
+    expect(await refusal(old.send(new ListObjectsV2Command({ Bucket: bucketA })))).toBe(
+      "SignatureDoesNotMatch",
+    );
+    a.secretKey = rotated;
+    expect(await text(s3For(a.details, a.accessKey, rotated), bucketA, "notes/hello.txt")).toBe(
+      "hello from A",
+    );
+  });
+
+  it("keeps objects and the endpoint across a restart of landform serve", async () => {
+    await cp.restart("SIGTERM");
+    await client.close();
+    client = new CodesphereClient({ baseUrl: cp.apiUrl, token: "s3-token", maxRetries: 2 });
+    const s3 = s3For(a.details, a.accessKey, a.secretKey);
+    expect(await eventually(() => text(s3, bucketA, "notes/hello.txt"))).toBe("hello from A");
+    const again = await waitForState(client, a.id, "synchronized", TIMEOUT);
+    expect((again.details as Record<string, unknown>).url).toBe(a.details.url);
+  });
+
+  it("delete removes the bucket, its objects and the user", async () => {
+    await client.managedServices.delete(a.id);
+    await waitForDeleted(client, a.id, TIMEOUT);
+    const s3 = s3For(a.details, a.accessKey, a.secretKey);
+    await eventually(async () => {
+      expect(await refusal(s3.send(new ListObjectsV2Command({ Bucket: bucketA })))).toBe(
+        "InvalidAccessKeyId",
+      );
+      expect(fs.existsSync(engineDir(cp.dataDir, "s3", a.id))).toBe(false);
+    });
+    // The bucket is gone from the server, not only out of reach: B's HeadBucket sees no such bucket.
+    const s3b = s3For(b.details, b.accessKey, b.secretKey);
+    expect(await refusal(s3b.send(new HeadBucketCommand({ Bucket: bucketA })))).toBe("NotFound");
+    expect(fs.existsSync(path.join(cp.dataDir, "s3-gateway", "buckets", bucketA))).toBe(false);
+    // B is untouched.
+    expect(await text(s3b, bucketB, "b.txt")).toBe("B's own");
+  });
+});
