@@ -117,7 +117,8 @@ function shapeFailures(inputs: ServiceInputs, failures: CheckFailure[]): void {
   const id = inputs.__import;
   if (id !== undefined && !isUnknown(id)) {
     if (typeof id !== "string" || id === "") fail("import", "must be the id of an existing managed service");
-    else if (inputs.adopt === true) fail("import", "and adopt exclude each other: import takes a service by id unchanged");
+    else if (inputs.adopt === true)
+      fail("import", "and adopt exclude each other: import takes a service by id unchanged");
   }
   const b = inputs.backups;
   if (b && !isUnknown(b) && b.enabled !== false) {
@@ -127,4 +128,3 @@ function shapeFailures(inputs: ServiceInputs, failures: CheckFailure[]): void {
     }
   }
 }
-

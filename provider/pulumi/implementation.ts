@@ -73,7 +73,9 @@ export function stablesOf(olds: ServiceOutputs, updates: string[]): string[] {
   if (changed.has("secrets") || updates.some((p) => p.startsWith("backups.secrets"))) {
     changed.add("secretFingerprints");
   }
-  return Object.keys(olds).filter((k) => !k.startsWith("__provider") && !ALWAYS_UNSTABLE.has(k) && !changed.has(k));
+  return Object.keys(olds).filter(
+    (k) => !k.startsWith("__provider") && !ALWAYS_UNSTABLE.has(k) && !changed.has(k),
+  );
 }
 
 async function changesBetween(olds: ServiceOutputs, news: ServiceInputs) {

@@ -18,7 +18,6 @@ import {
 } from "./shapes";
 import { sealed, unsealed } from "./wire";
 
-
 /** Inputs (plain secrets) -> the spec in API terms. */
 export function specOf(inputs: ServiceInputs): ServiceSpec {
   return {

@@ -71,11 +71,9 @@ export function intentsDir(): string {
   return path.join(home, "landform", "create-intents");
 }
 
-
 /** The connection recorded in state, or the one the new inputs carry. */
 export function connectionOf(olds: ServiceOutputs, news?: ServiceInputs): ServiceInputs["__connection"] {
   if (news?.__connection && !isUnknown(news.__connection.apiUrl)) return news.__connection;
   const c = olds.__connection ?? {};
   return { apiUrl: c.apiUrl, ...(c.token !== undefined ? { token: unsealed(c.token) as string } : {}) };
 }
-

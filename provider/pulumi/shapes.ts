@@ -85,4 +85,3 @@ export interface ServiceOutputs {
   /** The serialized provider stub the engine keeps beside the outputs (./provider). */
   __provider?: string;
 }
-

@@ -26,6 +26,8 @@ export interface StackDeclaration {
   services?: Record<string, Record<string, unknown>>;
   /** Landscapes by name: the args, as JSON. */
   landscapes?: Record<string, Record<string, unknown>>;
+  /** Resource options of ManagedServices (e.g. `import`, `customTimeouts`), by resource name. */
+  options?: Record<string, Record<string, unknown>>;
 }
 
 let toolsBin: Promise<string> | undefined;
@@ -34,6 +36,19 @@ let toolsBin: Promise<string> | undefined;
 export function pulumiBinDir(): Promise<string> {
   toolsBin ??= ensureTools({ progress: (t) => process.stderr.write(t) }).then((t) => t.binDir);
   return toolsBin;
+}
+
+/**
+ * A copy of this checkout's landform package (package.json and dist/, with
+ * its dependencies linked) at a new temporary path, as another clone or an
+ * `npm install` has it. Build first: the copy is of dist/.
+ */
+export function copyLandform(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-copy-"));
+  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+  fs.cpSync(path.join(ROOT, "dist"), path.join(dir, "dist"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
 }
 
 /** The environment every pulumi command of a workspace runs with: offline, file backend, own home. */
@@ -67,11 +82,13 @@ export class PulumiProgram {
     readonly dir: string,
     readonly binDir: string,
     readonly stack: string,
-    /** The folder holding Pulumi.yaml. */
-    readonly programDir: string,
+    /** The folder holding Pulumi.yaml (a new one after `relocate`). */
+    public programDir: string,
     /** Stack config kept outside programDir (for a project that is not ours to write into). */
     private readonly configFile: string | undefined,
     private readonly extraEnv: Record<string, string | undefined>,
+    /** A landform copy installed as the program's `landform` package, else the checkout by path. */
+    private landform: string | undefined = undefined,
   ) {}
 
   /**
@@ -85,6 +102,12 @@ export class PulumiProgram {
     env?: Record<string, string | undefined>;
     /** An existing project (folder with Pulumi.yaml) to run instead of the generated program. */
     project?: string;
+    /**
+     * A copy of the landform package (package.json and dist/) to install in
+     * the program's node_modules; the program then loads `landform/pulumi` as
+     * a user's does. Default: this checkout's dist/, by path.
+     */
+    landform?: string;
   }): Promise<PulumiProgram> {
     const binDir = await pulumiBinDir();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-pulumi-"));
@@ -99,6 +122,7 @@ export class PulumiProgram {
       options.project ?? path.join(dir, "program"),
       options.project ? path.join(dir, `Pulumi.${stack}.yaml`) : undefined,
       options.env ?? {},
+      options.landform,
     );
     if (!options.project) program.writeProgram();
     await program.run(["stack", "init", program.stack]);
@@ -111,6 +135,37 @@ export class PulumiProgram {
     return program;
   }
 
+  /**
+   * Moves the project to a new folder whose `landform` is the copy at
+   * `landform` (as a teammate's checkout or a CI runner has it), removes the
+   * old folder and selects the stack there, as a teammate does. Backend, stack
+   * and secrets stay.
+   */
+  async relocate(landform: string): Promise<void> {
+    const old = this.programDir;
+    this.programDir = fs.mkdtempSync(path.join(this.dir, "program-"));
+    this.landform = landform;
+    for (const file of fs.readdirSync(old)) {
+      if (file !== "node_modules") fs.copyFileSync(path.join(old, file), path.join(this.programDir, file));
+    }
+    this.linkModules();
+    fs.rmSync(old, { recursive: true, force: true });
+    await this.run(["stack", "select", this.stack]);
+  }
+
+  private linkModules(): void {
+    const modules = path.join(this.programDir, "node_modules");
+    if (this.landform === undefined) {
+      // The language host resolves @pulumi/pulumi from the program's own node_modules, as for any program.
+      fs.symlinkSync(path.join(ROOT, "node_modules"), modules, "dir");
+      return;
+    }
+    // What `npm install landform` leaves: landform itself plus the dependencies it shares with the program.
+    fs.mkdirSync(modules);
+    fs.symlinkSync(this.landform, path.join(modules, "landform"), "dir");
+    fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi"), path.join(modules, "@pulumi"), "dir");
+  }
+
   private writeProgram(): void {
     fs.mkdirSync(this.programDir, { recursive: true });
     fs.writeFileSync(
@@ -121,9 +176,9 @@ export class PulumiProgram {
       path.join(this.programDir, "package.json"),
       '{ "name": "landform-test", "private": true }\n',
     );
-    // The language host resolves @pulumi/pulumi from the program's own node_modules, as for any program.
-    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(this.programDir, "node_modules"), "dir");
-    fs.writeFileSync(path.join(this.programDir, "index.js"), programSource());
+    this.linkModules();
+    const landform = this.landform ? "landform/pulumi" : path.join(ROOT, "dist", "provider", "pulumi");
+    fs.writeFileSync(path.join(this.programDir, "index.js"), programSource(landform));
     this.declare({});
   }
 
@@ -289,8 +344,8 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** The program: ManagedServices and Landscapes from stack.json, every output exported. */
-function programSource(): string {
-  const pkg = JSON.stringify(path.join(ROOT, "dist", "provider", "pulumi"));
+function programSource(landform: string): string {
+  const pkg = JSON.stringify(landform);
   return `"use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -299,7 +354,7 @@ const { ManagedService, Landscape } = require(${pkg});
 
 const declared = JSON.parse(fs.readFileSync(path.join(__dirname, "stack.json"), "utf8"));
 for (const [name, args] of Object.entries(declared.services ?? {})) {
-  const service = new ManagedService(name, args);
+  const service = new ManagedService(name, args, declared.options?.[name]);
   exports[name] = { id: service.id, status: service.status, hostname: service.hostname, port: service.port };
   exports[name + "Dsn"] = service.dsn;
 }
