@@ -8,6 +8,7 @@ import {
   checkProviderSchemas,
   checkUpdateConstraint,
   checkValuesUpdate,
+  MAX_VALUES_BYTES,
   resolvePlan,
 } from "./validation";
 
@@ -243,5 +244,18 @@ describe("provider schemas from untrusted hands", () => {
     );
     expect(message?.split("; ")).toHaveLength(21);
     expect(message).toMatch(/; and 80 more$/);
+  });
+});
+
+describe("the size of what a service keeps", () => {
+  it("refuses config or secrets over 64 KiB, naming the field and the limit", () => {
+    const big = { blob: "b".repeat(MAX_VALUES_BYTES) };
+    expect(detail(() => checkAgainstSchema("config", { type: "object" }, big))).toMatch(
+      /^config: is \d+ bytes as JSON; at most 65536 are kept$/,
+    );
+    expect(detail(() => checkAgainstSchema("secrets", undefined, big))).toMatch(/^secrets: is \d+ bytes/);
+    expect(() =>
+      checkAgainstSchema("config", { type: "object" }, { blob: "b".repeat(60_000) }),
+    ).not.toThrow();
   });
 });

@@ -22,6 +22,13 @@ type JsonSchema = Record<string, unknown>;
 /** At most this many failing fields are named in one answer. */
 const MAX_MESSAGES = 20;
 
+/**
+ * Largest config, secrets or backup settings a service may keep, serialized.
+ * Records live in memory: without a bound, a team could fill the process
+ * with valid megabyte configs. Real ones are well under 1 KiB.
+ */
+export const MAX_VALUES_BYTES = 64 * 1024;
+
 const unprocessable = (detail: string) => new DomainError(422, "Unprocessable Entity", detail);
 
 function describeError(field: string, e: ErrorObject): string {
@@ -71,11 +78,15 @@ export function checkProviderSchemas(provider: schemas.Provider): void {
 
 /**
  * Validates `value` (mutating it to fill schema defaults) and throws a 400
- * naming every failing field. `field` is the request path, e.g. "config".
+ * naming every failing field, or the size when it is over MAX_VALUES_BYTES. `field` is the request path, e.g. "config".
  * A stored schema that no longer compiles (stored before registration
  * checked it) is a 422 about the provider, not a 500.
  */
 export function checkAgainstSchema(field: string, schema: JsonSchema | undefined, value: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? "");
+  if (bytes > MAX_VALUES_BYTES) {
+    throw badRequest(`${field}: is ${bytes} bytes as JSON; at most ${MAX_VALUES_BYTES} are kept`);
+  }
   if (!schema) return;
   let fn: ReturnType<typeof validatorOf>;
   try {

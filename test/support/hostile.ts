@@ -157,7 +157,7 @@ export const recipe: fc.Arbitrary<Recipe> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("catastrophic" as const),
       n,
-      length: fc.integer({ min: 20, max: 400_000 }),
+      length: fc.integer({ min: 20, max: 60_000 }),
       where: fc.constantFrom("name" as const, "tagKey" as const),
     }),
   },

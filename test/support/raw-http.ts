@@ -61,6 +61,8 @@ export const rawRecipe: fc.Arbitrary<RawRecipe> = fc.oneof(
   }),
 );
 
+/** A route behind the token that answers cheaply (404: no such service) once the token passes. */
+const AUTHED = "/api/managed-services/00000000-0000-4000-8000-000000000000/events";
 const TOKEN_HEADER = "authorization: Bearer hostile-team-token\r\n";
 
 /** The bytes of a recipe's request. */
@@ -69,16 +71,12 @@ export function rawRequest(r: RawRecipe): Buffer {
     Buffer.from(`${lines.join("\r\n")}\r\nhost: localhost\r\nconnection: close\r\n\r\n${body}`, "latin1");
   switch (r.kind) {
     case "dupAuth":
-      return head([
-        "GET /api/managed-services?team=1 HTTP/1.1",
-        `authorization: ${r.first}`,
-        `authorization: ${r.second}`,
-      ]);
+      return head([`GET ${AUTHED} HTTP/1.1`, `authorization: ${r.first}`, `authorization: ${r.second}`]);
     case "bigHeader":
       return head(["GET /health HTTP/1.1", `x-big: ${"b".repeat(r.size)}`]);
     case "manyHeaders":
       return head([
-        "GET /api/managed-services?team=1 HTTP/1.1",
+        `GET ${AUTHED} HTTP/1.1`,
         TOKEN_HEADER.trim(),
         ...Array.from({ length: r.count }, (_, i) => `x-h-${i}: v`),
       ]);
