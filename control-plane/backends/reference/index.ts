@@ -21,6 +21,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Backups } from "./backups";
 import { EngineManager } from "./engines";
+import { EngineBackups } from "./engines/engine-backups";
 import { FaultInjector } from "./faults";
 import { referenceProfiles } from "./providers";
 import { requestHandler } from "./server";
@@ -123,15 +124,24 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
       hint: m.hint,
     });
   }
-  const backups =
-    opts.backups ??
-    new StoreBackups({
-      store,
-      tasks,
-      now,
-      log: record,
-      ...(opts.backupStoreTimeoutMs === undefined ? {} : { storeTimeoutMs: opts.backupStoreTimeoutMs }),
-    });
+  // Real servers' backups (base backups and WAL, RDB snapshots) wrap those of simulated data sets.
+  const engineBackups = opts.backups
+    ? undefined
+    : new EngineBackups({
+        inner: new StoreBackups({
+          store,
+          tasks,
+          now,
+          log: record,
+          ...(opts.backupStoreTimeoutMs === undefined ? {} : { storeTimeoutMs: opts.backupStoreTimeoutMs }),
+        }),
+        store,
+        tasks,
+        engines,
+        now,
+        log: record,
+      });
+  const backups: Backups = opts.backups ?? engineBackups!;
   const server = http.createServer(
     requestHandler({
       store,
@@ -182,6 +192,7 @@ export async function startReferenceBackends(opts: ReferenceBackendOptions): Pro
         clearTimeout(force);
         void tasks
           .drain(TASKS_GRACE_MS)
+          .then(() => engineBackups?.close())
           .then(() => engines.close())
           .then(() => {
             store.close();

@@ -342,7 +342,8 @@ function create(
   if (!created) return fail(409, `service ${id} already exists`);
   if (engine) {
     deps.engines.adopt(profile.name, id, engine);
-    deps.engines.sync(profile.name, id);
+    // A recovered service's server first starts once the backup is in its folder (startRecovery).
+    if (!recovery) deps.engines.sync(profile.name, id);
   }
   deps.log({
     level: "info",
@@ -427,6 +428,8 @@ function startRecovery(deps: ServerDeps, req: RecoveryRequest, token: string): v
       return;
     }
     const done = deps.store.finishRecovery(req.provider, req.serviceId, token, data, deps.now());
+    if (done && deps.engines.backed(req.provider, req.serviceId))
+      deps.engines.sync(req.provider, req.serviceId);
     deps.log({
       level: "info",
       msg: done ? "service recovered" : "recovery discarded: the service is gone or was created again",

@@ -167,6 +167,32 @@ export class EngineManager {
     return { ...engine.status(), kind, label: engine.driver.label };
   }
 
+  /** `<dataDir>/engines`: one folder per provider, one per service below it. */
+  get enginesRoot(): string {
+    return this.root;
+  }
+
+  /**
+   * The service's folder, engine, port and whether its server is up, for
+   * backups and restores (./engine-backups.ts); undefined for a simulated service.
+   */
+  place(
+    provider: string,
+    id: string,
+  ): { dir: string; kind: EngineKind; port: number; live: boolean; runAs: RunAs | null } | undefined {
+    const kind = this.kind(provider, id);
+    if (!kind) return undefined;
+    this.runAs ??= engineUser();
+    const s = this.engines.get(key(provider, id))?.status();
+    return {
+      dir: this.dir(provider, id),
+      kind,
+      port: s?.port ?? 0,
+      live: s?.live ?? false,
+      runAs: this.runAs,
+    };
+  }
+
   /** Queues a converge of the service (after create, update, delete, a crash or a restart). */
   sync(provider: string, id: string): void {
     if (this.closing) return;

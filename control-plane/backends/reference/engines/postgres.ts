@@ -24,6 +24,7 @@ import pg from "pg";
 import type { Applied, Driver, Place, Target } from "./driver";
 import type { PostgresBinaries } from "./finder";
 import { giveTo } from "./os-user";
+import { archiveSettings, isRestored } from "./pg-backup";
 import { tail } from "./process";
 
 /** The role the backend connects as; never handed out. */
@@ -64,6 +65,8 @@ export class PostgresDriver implements Driver {
 
   async initialize(place: Place, _target: Target): Promise<void> {
     const pgdata = path.join(place.dir, "pgdata");
+    // Restored from a backup (./pg-backup.ts): the data and the backend's password are in place already.
+    if (isRestored(place.dir)) return;
     fs.rmSync(pgdata, { recursive: true, force: true });
     const password = randomBytes(24).toString("base64url");
     fs.writeFileSync(path.join(place.dir, ADMIN_SECRET_FILE), password, { mode: 0o600 });
@@ -106,6 +109,8 @@ export class PostgresDriver implements Driver {
       "logging_collector = off",
       // A failing statement is not echoed to the log: it could carry a password verifier.
       "log_min_error_statement = panic",
+      // WAL goes to a spool the backend ships to the backup store (./pg-backup.ts).
+      ...archiveSettings(place.dir, place.runAs),
       ...Object.entries(this.settings(target)).map(([k, v]) => `${k} = '${v}'`),
     ];
     const file = path.join(pgdata, "landform.conf");

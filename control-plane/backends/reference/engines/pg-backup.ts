@@ -1,0 +1,394 @@
+/**
+ * Physical backups of the PostgreSQL engine (layout: docs/backups.md).
+ *
+ * - WAL archiving: every server runs with `archive_mode = on` and an
+ *   `archive_command` that only copies the finished segment into the
+ *   service's spool folder (`<service dir>/wal-spool`); the backend ships the
+ *   spool to the backup store (./wal-shipper.ts). Copying locally cannot fail
+ *   because the store is down, and a segment leaves the spool only once it is
+ *   uploaded, so no WAL is lost while the store is unreachable. Should the
+ *   copy itself fail, PostgreSQL keeps the segment and retries.
+ * - Base backup: a file-level copy of the data folder (tar, gzip) taken
+ *   between pg_backup_start and pg_backup_stop in one session (the npm builds
+ *   of PostgreSQL ship no pg_basebackup). pg_backup_stop waits until the
+ *   last segment the copy needs is archived.
+ * - Restore: the copy is unpacked into the new service's folder with its
+ *   backup_label and the archived WAL it needs, and started once on its own:
+ *   recovery to the target (`immediate` for a backup id, the time for a point
+ *   in time), then promote. That first run listens on a private Unix socket
+ *   only and trusts the backend's role there, so the backend can give the
+ *   role a password of the new service; then it stops, and the engine starts
+ *   it like any other.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { giveTo, type RunAs } from "./os-user";
+import { ADMIN_ROLE, scramVerifier } from "./postgres";
+import { launch, stopChild, tail } from "./process";
+
+export const SPOOL_DIR = "wal-spool";
+/** Left in a service folder whose data came from a backup: initialize must not run initdb over it. */
+export const RESTORED_MARKER = "restored.json";
+const ADMIN_SECRET_FILE = "admin.secret";
+const RECOVERY_TIMEOUT_MS = 180_000;
+const ARCHIVE_TIMEOUT_MS = 60_000;
+
+/** A running service's server, as the backend reaches it. */
+export interface PgServer {
+  dir: string;
+  port: number;
+  major: number;
+}
+
+/** What a base backup needs besides its files, kept in the backup's manifest. */
+export interface PgBackupInfo {
+  startLsn: string;
+  stopLsn: string;
+  /** The WAL segment files from the backup's start to its end (inclusive): what consistency needs. */
+  startWal: string;
+  stopWal: string;
+  timeline: number;
+  /** Contents of backup_label and tablespace_map, as pg_backup_stop returned them. */
+  label: string;
+  tablespaceMap: string;
+}
+
+/** The server settings that archive WAL into the spool; creates the spool folder. */
+export function archiveSettings(dir: string, runAs: RunAs | null): string[] {
+  const spool = path.join(dir, SPOOL_DIR);
+  fs.mkdirSync(spool, { recursive: true, mode: 0o700 });
+  giveTo(runAs, spool);
+  // Re-archiving a segment that is already there (a crash between copy and bookkeeping) succeeds only if identical.
+  const command =
+    `if [ -f "${spool}/%f" ]; then cmp -s "%p" "${spool}/%f"; ` +
+    `else cp "%p" "${spool}/%f.part" && mv "${spool}/%f.part" "${spool}/%f"; fi`;
+  return ["wal_level = 'replica'", "archive_mode = 'on'", `archive_command = '${command}'`];
+}
+
+/** Whether the folder holds a cluster restored from a backup, not yet started by the engine. */
+export function isRestored(dir: string): boolean {
+  return (
+    fs.existsSync(path.join(dir, RESTORED_MARKER)) && fs.existsSync(path.join(dir, "pgdata", "PG_VERSION"))
+  );
+}
+
+/** Connects as the backend's own role with the password in the service folder. */
+async function withAdmin<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    host: "127.0.0.1",
+    port: server.port,
+    user: ADMIN_ROLE,
+    password: fs.readFileSync(path.join(server.dir, ADMIN_SECRET_FILE), "utf8"),
+    database: "postgres",
+    connectionTimeoutMillis: 5_000,
+  });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Copies the running server's data folder into `outFile` (tar.gz) between
+ * pg_backup_start and pg_backup_stop; resolves once the WAL the copy needs
+ * is in the spool.
+ */
+export async function takeBaseBackup(
+  server: PgServer,
+  label: string,
+  outFile: string,
+): Promise<PgBackupInfo> {
+  const newApi = server.major >= 15;
+  return withAdmin(server, async (c) => {
+    const start = await c.query<{ lsn: string; wal: string }>(
+      newApi
+        ? "SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS wal FROM pg_backup_start($1, true) AS lsn"
+        : "SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS wal FROM pg_start_backup($1, true, false) AS lsn",
+      [label],
+    );
+    try {
+      await tarData(path.join(server.dir, "pgdata"), outFile);
+    } catch (err) {
+      await c
+        .query(newApi ? "SELECT pg_backup_stop(false)" : "SELECT pg_stop_backup(false, false)")
+        .catch(() => {});
+      throw err;
+    }
+    // Waiting for the archive has a bound: a spool that cannot be written must not hang the backup for ever.
+    await c.query(`SET statement_timeout = ${ARCHIVE_TIMEOUT_MS}`);
+    const stop = await c.query<{ lsn: string; wal: string; labelfile: string; spcmapfile: string | null }>(
+      `SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS wal, labelfile, spcmapfile FROM ${
+        newApi ? "pg_backup_stop(true)" : "pg_stop_backup(false, true)"
+      }`,
+    );
+    const s = start.rows[0]!;
+    const e = stop.rows[0]!;
+    return {
+      startLsn: s.lsn,
+      stopLsn: e.lsn,
+      startWal: s.wal,
+      stopWal: e.wal,
+      timeline: Number.parseInt(s.wal.slice(0, 8), 16),
+      label: e.labelfile,
+      tablespaceMap: e.spcmapfile ?? "",
+    };
+  });
+}
+
+/**
+ * Makes the WAL up to now archivable: a commit stamped now (so recovery to
+ * any earlier time finds a record past it), then a segment switch, and waits
+ * until the switched segment is in the spool.
+ */
+export async function switchWal(server: PgServer): Promise<void> {
+  await withAdmin(server, async (c) => {
+    await c.query("SELECT txid_current()");
+    const r = await c.query<{ wal: string }>("SELECT pg_walfile_name(pg_switch_wal()) AS wal");
+    const wanted = r.rows[0]!.wal;
+    const deadline = Date.now() + ARCHIVE_TIMEOUT_MS;
+    for (;;) {
+      const a = await c.query<{ last: string | null }>(
+        "SELECT last_archived_wal AS last FROM pg_stat_archiver",
+      );
+      const last = a.rows[0]?.last;
+      if (last && /^[0-9A-F]{24}$/.test(last) && last >= wanted) return;
+      if (Date.now() > deadline) throw new Error(`WAL segment ${wanted} was not archived in time`);
+      await sleep(100);
+    }
+  });
+}
+
+/** The data folder's files (without WAL and run-time state) as tar.gz; tar exit 1 means a file changed while read, which WAL replay repairs. */
+function tarData(pgdata: string, outFile: string): Promise<void> {
+  const excluded = [
+    "./pg_wal/*",
+    "./postmaster.pid",
+    "./postmaster.opts",
+    "./pg_replslot/*",
+    "./pg_stat_tmp/*",
+    "./pg_dynshmem/*",
+    "./pg_notify/*",
+    "./pg_serial/*",
+    "./pg_snapshots/*",
+    "./pg_subtrans/*",
+    "./pgsql_tmp*",
+  ];
+  return tar(
+    [
+      "-czf",
+      outFile,
+      "-C",
+      pgdata,
+      "--warning=no-file-changed",
+      "--warning=no-file-removed",
+      "--ignore-failed-read",
+      ...excluded.map((p) => `--exclude=${p}`),
+      ".",
+    ],
+    [0, 1],
+  );
+}
+
+function tar(args: string[], okCodes: number[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = "";
+    const child = spawn("tar", args, { stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr.on("data", (d: Buffer) => {
+      if (err.length < 2000) err += d.toString("utf8");
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code !== null && okCodes.includes(code)) resolve();
+      else reject(new Error(`tar failed (exit ${code}): ${err.trim().split("\n").slice(-2).join(" | ")}`));
+    });
+  });
+}
+
+export type RecoveryTarget = { kind: "immediate" } | { kind: "time"; time: number } | { kind: "end" };
+
+export interface RestoreInput {
+  dir: string;
+  runAs: RunAs | null;
+  /** Folder of this major's `postgres`. */
+  binDir: string;
+  /** The base backup (tar.gz) and its manifest's PostgreSQL part. */
+  base: Buffer;
+  info: PgBackupInfo;
+  /** Archived WAL files by name (segments and timeline histories), uncompressed. */
+  wal: Map<string, Buffer>;
+  target: RecoveryTarget;
+}
+
+/**
+ * Builds the new service's cluster from a base backup and WAL, recovered to
+ * `target` and promoted, with a fresh password for the backend's role.
+ * Returns the target it reached: a time past the archived WAL falls back to
+ * the end of the archive (PostgreSQL refuses a time it cannot reach).
+ */
+export async function restoreCluster(input: RestoreInput): Promise<RecoveryTarget> {
+  try {
+    await recoverOnce(input, input.target);
+    return input.target;
+  } catch (err) {
+    if (
+      input.target.kind === "time" &&
+      err instanceof Error &&
+      /before configured recovery target/.test(err.message)
+    ) {
+      await recoverOnce(input, { kind: "end" });
+      return { kind: "end" };
+    }
+    throw err;
+  }
+}
+
+async function recoverOnce(input: RestoreInput, target: RecoveryTarget): Promise<void> {
+  const { dir, runAs } = input;
+  const pgdata = path.join(dir, "pgdata");
+  const walDir = path.join(dir, "restore-wal");
+  const hba = path.join(dir, "restore-hba.conf");
+  const logFile = path.join(dir, "server.log");
+  fs.rmSync(pgdata, { recursive: true, force: true });
+  fs.rmSync(walDir, { recursive: true, force: true });
+  fs.mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  const archive = path.join(dir, "restore-base.tar.gz");
+  fs.writeFileSync(archive, input.base, { mode: 0o600 });
+  try {
+    await tar(["-xzf", archive, "-C", pgdata], [0]);
+  } finally {
+    fs.rmSync(archive, { force: true });
+  }
+  for (const sub of [
+    "pg_wal/archive_status",
+    "pg_replslot",
+    "pg_stat_tmp",
+    "pg_dynshmem",
+    "pg_notify",
+    "pg_serial",
+    "pg_snapshots",
+    "pg_subtrans",
+  ]) {
+    fs.mkdirSync(path.join(pgdata, sub), { recursive: true, mode: 0o700 });
+  }
+  fs.writeFileSync(path.join(pgdata, "backup_label"), input.info.label);
+  if (input.info.tablespaceMap)
+    fs.writeFileSync(path.join(pgdata, "tablespace_map"), input.info.tablespaceMap);
+  fs.writeFileSync(path.join(pgdata, "recovery.signal"), "");
+  fs.mkdirSync(walDir, { mode: 0o700 });
+  for (const [name, body] of input.wal) fs.writeFileSync(path.join(walDir, name), body);
+  fs.writeFileSync(hba, `local all ${ADMIN_ROLE} trust\n`);
+  fs.chmodSync(pgdata, 0o700);
+  giveTo(runAs, pgdata);
+  giveTo(runAs, walDir);
+  giveTo(runAs, hba);
+  // A short private folder: socket paths are limited to about 100 bytes, and nobody else may reach it.
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "lf-pg-"));
+  giveTo(runAs, socketDir);
+
+  const targetArgs =
+    target.kind === "immediate"
+      ? ["-c", "recovery_target=immediate"]
+      : target.kind === "time"
+        ? ["-c", `recovery_target_time=${pgTimestamp(target.time)}`]
+        : [];
+  const child = launch({
+    file: path.join(input.binDir, "postgres"),
+    args: [
+      "-D",
+      pgdata,
+      "-c",
+      "listen_addresses=",
+      "-c",
+      `unix_socket_directories=${socketDir}`,
+      "-c",
+      "port=5432",
+      "-c",
+      `hba_file=${hba}`,
+      "-c",
+      "archive_mode=off",
+      "-c",
+      `restore_command=cp "${walDir}/%f" "%p"`,
+      "-c",
+      "recovery_target_action=promote",
+      ...targetArgs,
+    ],
+    cwd: dir,
+    logFile,
+    runAs,
+  });
+  let exited = false;
+  child.once("exit", () => {
+    exited = true;
+  });
+  child.once("error", () => {
+    exited = true;
+  });
+  try {
+    await promoted(socketDir, logFile, () => exited);
+    const password = randomBytes(24).toString("base64url");
+    await withSocket(socketDir, async (c) => {
+      // Settings the source changed with ALTER SYSTEM are the source's: the new service's come from its own spec.
+      await c.query("ALTER SYSTEM RESET ALL");
+      await c.query(
+        `ALTER ROLE ${c.escapeIdentifier(ADMIN_ROLE)} PASSWORD ${c.escapeLiteral(scramVerifier(password))}`,
+      );
+      await c.query("CHECKPOINT");
+    });
+    fs.writeFileSync(path.join(dir, ADMIN_SECRET_FILE), password, { mode: 0o600 });
+  } finally {
+    await stopChild(child, "SIGINT", 15_000);
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    fs.rmSync(walDir, { recursive: true, force: true });
+    fs.rmSync(hba, { force: true });
+  }
+  fs.writeFileSync(
+    path.join(dir, RESTORED_MARKER),
+    JSON.stringify({
+      target: target.kind,
+      ...(target.kind === "time" ? { time: new Date(target.time).toISOString() } : {}),
+    }),
+  );
+}
+
+async function withSocket<T>(socketDir: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ host: socketDir, port: 5432, user: ADMIN_ROLE, database: "postgres" });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Waits until recovery has ended and the server is promoted; fails with the log's last lines if it exits. */
+async function promoted(socketDir: string, logFile: string, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
+  for (;;) {
+    if (exited()) throw new Error(`recovery stopped: ${tail(logFile, 8)}`);
+    try {
+      const inRecovery = await withSocket(socketDir, async (c) => {
+        const r = await c.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r");
+        return r.rows[0]!.r;
+      });
+      if (!inRecovery) return;
+    } catch {
+      // Not accepting connections before consistency: wait.
+    }
+    if (Date.now() > deadline) throw new Error(`recovery did not finish in time: ${tail(logFile, 3)}`);
+    await sleep(100);
+  }
+}
+
+/** A time as PostgreSQL's recovery_target_time reads it (it refuses ISO 8601's "T" and "Z"). */
+export function pgTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", "+00");
+}
