@@ -188,7 +188,15 @@ describe("replicas competing for due work", () => {
     const claims = await a.claimDue(10);
     // svc-4 is the earliest (due at now - 4 ms), then 3, 2, 1; svc-5 is due in a minute.
     expect(claims.map((c) => c.id)).toEqual(["svc-4", "svc-3", "svc-2", "svc-1"]);
-    expect(await replica(url, "b").claimDue(10)).toEqual([]);
+    const b = replica(url, "b");
+    expect(await b.claimDue(10)).toEqual([]);
+    // By id (a notification): a service not due yet is claimed to be looked at now; a held one is not.
+    const before = Date.now();
+    const byId = await b.claim(["svc-5", "svc-1", "no-such-service"]);
+    expect(byId.map((c) => c.id)).toEqual(["svc-5"]);
+    expect(byId[0]!.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    expect(byId[0]!.nextAttemptAt).toBeGreaterThanOrEqual(before);
+    expect(b.holds("svc-5") && !b.holds("svc-1") && a.holds("svc-1")).toBe(true);
   });
 });
 

@@ -67,26 +67,31 @@ export class PgLeases implements Leases {
 
   async claimDue(limit: number): Promise<Claim[]> {
     if (limit <= 0) return [];
-    return this.claimWhere("", [], limit);
+    return this.claimWhere(
+      "s.next_attempt_at IS NOT NULL AND s.next_attempt_at <= $4",
+      [this.o.clock.now()],
+      limit,
+    );
   }
 
   async claim(ids: readonly string[]): Promise<Claim[]> {
     if (ids.length === 0) return [];
-    return this.claimWhere("AND s.id = ANY($5::text[])", [ids], ids.length);
+    return this.claimWhere("s.id = ANY($4::text[])", [ids], ids.length);
   }
 
-  private async claimWhere(filter: string, extra: unknown[], limit: number): Promise<Claim[]> {
+  /** `filter` may use $4 (its one parameter); $1 is this replica, $2 the limit, $3 the lease time. */
+  private async claimWhere(filter: string, param: unknown[], limit: number): Promise<Claim[]> {
     const sql = `
       WITH due AS (
         SELECT s.id, s.next_attempt_at FROM services s
-        WHERE s.next_attempt_at IS NOT NULL AND s.next_attempt_at <= $1 ${filter}
+        WHERE ${filter}
           AND NOT EXISTS (SELECT 1 FROM service_leases l WHERE l.service_id = s.id AND l.expires_at > ${DB_NOW})
-        ORDER BY s.next_attempt_at
-        LIMIT $3
+        ORDER BY s.next_attempt_at NULLS FIRST
+        LIMIT $2
         FOR UPDATE OF s SKIP LOCKED
       ), taken AS (
         INSERT INTO service_leases (service_id, holder, expires_at, acquired_at, prev_holder)
-        SELECT id, $2, ${DB_NOW} + $4, ${DB_NOW}, NULL FROM due
+        SELECT id, $1, ${DB_NOW} + $3, ${DB_NOW}, NULL FROM due
         ON CONFLICT (service_id) DO UPDATE
           SET prev_holder = service_leases.holder, holder = EXCLUDED.holder,
               expires_at = EXCLUDED.expires_at, acquired_at = EXCLUDED.acquired_at
@@ -96,12 +101,12 @@ export class PgLeases implements Leases {
       SELECT t.service_id AS id, t.prev_holder, d.next_attempt_at FROM taken t JOIN due d ON d.id = t.service_id
       ORDER BY d.next_attempt_at`;
     const rows = await this.query<{ id: string; prev_holder: string | null; next_attempt_at: string }>(sql, [
-      this.o.clock.now(),
       this.replicaId,
       limit,
       this.ttlMs,
-      ...extra,
+      ...param,
     ]);
+    const now = this.o.clock.now();
     if (this.stopping) {
       // Claimed while stopping: give them straight back.
       await this.giveBack(rows.map((r) => r.id));
@@ -109,7 +114,9 @@ export class PgLeases implements Leases {
     }
     return rows.map((r) => {
       this.held.add(r.id);
-      const claim: Claim = { id: r.id, nextAttemptAt: Number(r.next_attempt_at) };
+      // Claimed by id (a notification) means "look now", whatever the row's own time says.
+      const due = r.next_attempt_at === null ? now : Math.min(Number(r.next_attempt_at), now);
+      const claim: Claim = { id: r.id, nextAttemptAt: due };
       if (r.prev_holder !== null && r.prev_holder !== this.replicaId) {
         claim.takenOverFrom = r.prev_holder;
         this.takenOver++;

@@ -46,7 +46,7 @@ export interface Leases {
   readonly shared: boolean;
   /** Claims up to `limit` services whose work is due, earliest first, that no live lease holds. */
   claimDue(limit: number): Promise<Claim[]>;
-  /** Claims these services if they are due and free (after a notification, say). */
+  /** Claims these services if no live lease holds them, due or not (after a notification: "look now"). */
   claim(ids: readonly string[]): Promise<Claim[]>;
   /** Extends the leases on `ids`; returns those still held (a lease lost to expiry is not). */
   renew(ids: readonly string[]): Promise<Set<string>>;
