@@ -83,4 +83,34 @@ describe("the work queue", () => {
     expect(ran).toEqual([60]);
     q.stop();
   });
+
+  it("forgets an unscheduled id, including a run-again asked for while it ran", async () => {
+    let now = 1_000;
+    const ran: string[] = [];
+    let release!: () => void;
+    const q = new WorkQueue({ now: () => now }, async (id) => {
+      ran.push(id);
+      if (id === "busy" && ran.filter((x) => x === "busy").length === 1)
+        await new Promise<void>((r) => (release = r));
+    });
+    q.schedule("gone", 1_050);
+    q.schedule("kept", 1_060);
+    q.unschedule("gone");
+    expect(q.dueAt("gone")).toBeUndefined();
+    expect(q.dueAt("kept")).toBe(1_060);
+    now = 1_100;
+    q.tick();
+    await tick();
+    expect(ran).toEqual(["kept"]);
+    q.schedule("busy");
+    await tick();
+    q.schedule("busy"); // while it runs: again, right after
+    expect(q.dueAt("busy")).toBe(now);
+    q.unschedule("busy");
+    expect(q.dueAt("busy")).toBeUndefined();
+    release();
+    await tick(20);
+    expect(ran).toEqual(["kept", "busy"]);
+    q.stop();
+  });
 });

@@ -38,6 +38,22 @@ export class WorkQueue {
     this.pump();
   }
 
+  /**
+   * Forgets `id`'s schedule (and a pending run-again), e.g. when another
+   * replica is to work it; a run in progress finishes. Heap entries go stale
+   * and are dropped when they come up.
+   */
+  unschedule(id: string): void {
+    this.due.delete(id);
+    this.again.delete(id);
+  }
+
+  /** When `id` runs next: now if it runs again after the current run, undefined if not scheduled. */
+  dueAt(id: string): number | undefined {
+    if (this.again.has(id)) return this.clock.now();
+    return this.due.get(id);
+  }
+
   /** Re-evaluates what is due, e.g. after the clock jumped. */
   tick(): void {
     this.clearTimer();
