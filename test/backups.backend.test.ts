@@ -526,9 +526,9 @@ describe("backup failures of the reference backends", () => {
       status: 404,
       body: { error: expect.stringMatching(/^service .* not found$/) },
     });
-    expect(await call("PUT", `/api/v1/redis/backups/${bid}`, backupBody(msId))).toEqual({
+    expect(await call("PUT", `/api/v1/ferretdb/backups/${bid}`, backupBody(msId))).toEqual({
       status: 501,
-      body: { error: "provider redis has no backups" },
+      body: { error: "provider ferretdb has no backups" },
     });
     expect(
       await call("PUT", `${PG}/backups/${bid}`, { msId, teamId: TEAM, config: {}, secrets: {} }),

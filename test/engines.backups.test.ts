@@ -64,15 +64,13 @@ async function keys(prefix: string): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3
-      .client()
-      .send(
-        new ListObjectsV2Command({
-          Bucket: BUCKET,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+    const page = await s3.client().send(
+      new ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
     for (const o of page.Contents ?? []) out.push(o.Key!);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -214,6 +212,7 @@ describe("redis: RDB snapshots", () => {
       plan: { id: 0, parameters: {} },
       config: {},
       secrets: { password: REDIS_PASSWORD },
+      backups: { enabled: true, intervalH: 24, deleteRetentionDays: 7, ...store("redis") },
     });
     const source = await waitForState(client, created.id, "synchronized", TIMEOUT);
     const port = Number((source.details as Record<string, unknown>).port);

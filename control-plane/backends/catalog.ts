@@ -356,7 +356,8 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
     displayName: "Redis",
     description: "In-memory key-value cache.",
     iconUrl: icon("R", "#dc382d"),
-    capabilities: { pause: true, backups: false, pointInTimeRecovery: false },
+    // Backups are RDB snapshots; Redis keeps no log to replay, so there is no point in time to recover to.
+    capabilities: { pause: true, backups: true, pointInTimeRecovery: false },
     configSchema: objectSchema({
       maxmemoryPolicy: {
         type: "string",
@@ -398,6 +399,8 @@ export function bundledCatalog(backendBaseUrl: string, key: string): ApiProvider
         cpu: { pricedAs: "cpu-tenths", schema: fixed(p.cpu, "CPU in tenths of a vCPU.") },
       },
     })),
+    // The same S3 store settings as postgresql's backups.
+    backups: postgresql[0]!.backups,
   });
 
   const s3 = entry({

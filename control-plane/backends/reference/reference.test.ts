@@ -557,9 +557,9 @@ describe("the reference backends", () => {
     expect((await call("PUT", `${PG}/backups/a%20b`, backup())).body).toEqual({
       error: "the backup id must be letters, digits, '.', '_' or '-'",
     });
-    expect(await call("PUT", `/api/v1/redis/backups/${bid}`, backup())).toEqual({
+    expect(await call("PUT", `/api/v1/ferretdb/backups/${bid}`, backup())).toEqual({
       status: 501,
-      body: { error: "provider redis has no backups" },
+      body: { error: "provider ferretdb has no backups" },
     });
     expect((await call("POST", `/api/v1/s3/backups/${bid}/status`, backup())).status).toBe(501);
   });
@@ -597,7 +597,7 @@ describe("the reference backends", () => {
       call("POST", base, { ...postgresBody(randomUUID()), recoverFrom });
     expect(
       (
-        await call("POST", "/api/v1/redis", {
+        await call("POST", "/api/v1/ferretdb", {
           id: randomUUID(),
           teamId: 1,
           secrets: { password: REDIS_PASSWORD },
@@ -605,7 +605,7 @@ describe("the reference backends", () => {
         })
       ).body,
     ).toEqual({
-      error: "provider redis has no backups to recover from",
+      error: "provider ferretdb has no backups to recover from",
     });
     expect((await create("b1")).body).toEqual({ error: "recoverFrom must be a JSON object" });
     expect((await create({ ...unreachableStore() })).body).toEqual({

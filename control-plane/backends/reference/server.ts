@@ -35,7 +35,7 @@
  * 400 is a malformed request (not JSON, a missing id or team, a section of the
  * wrong type); 422 is a well-formed request that breaks the provider's schemas
  * or an update constraint (`x-update-constraint`); 501 asks for what the
- * provider cannot do (pausing s3, backups of redis, point-in-time recovery
+ * provider cannot do (backups of s3 or ferretdb, point-in-time recovery
  * where the provider has none).
  *
  * `postgresql` also answers at `/api/v1/postgresql/vNN` (one endpoint per
