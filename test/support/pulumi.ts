@@ -357,6 +357,12 @@ for (const [name, args] of Object.entries(declared.services ?? {})) {
   const service = new ManagedService(name, args, declared.options?.[name]);
   exports[name] = { id: service.id, status: service.status, hostname: service.hostname, port: service.port };
   exports[name + "Dsn"] = service.dsn;
+  // LANDFORM_TEST_KNOWN=1: log which outputs are known, so a test can see what a preview knows.
+  if (process.env.LANDFORM_TEST_KNOWN === "1") {
+    for (const key of ["id", "teamId", "name", "provider", "plan", "config", "pause", "status", "createdAt", "details", "hostname", "port"]) {
+      service[key].apply(() => pulumi.log.info("known " + name + "." + key));
+    }
+  }
 }
 for (const [name, args] of Object.entries(declared.landscapes ?? {})) {
   const landscape = new Landscape(name, args);
