@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       engine: "postgres",
       provider: { name: "postgres", version: "v1" },
       plan: { id: 0, parameters: { storage: 1024 } },
-      config: { version: "16.6", userName: "bench", databaseName: "bench" },
+      config: { userName: "bench", databaseName: "bench" },
       secrets: (n) => ({ userPassword: `bench-pw-${n}-postgres` }),
       memoryMiB: 1024,
       cpu: 5,
@@ -182,6 +182,13 @@ async function main(): Promise<void> {
     ]);
     client = new CodesphereClient({ baseUrl: String(serve.ready.apiUrl), token: TOKEN });
     const api = client;
+    // The catalog lists the minors the installed builds run; take its 16.x for postgres v1.
+    const postgresV1 = (await api.providers.list()).find((p) => p.name === "postgres" && p.version === "v1");
+    const versions = (postgresV1?.configSchema as { properties?: { version?: { enum?: string[] } } })
+      ?.properties?.version?.enum;
+    const v16 = versions?.find((v) => v.startsWith("16."));
+    if (!v16) throw new Error(`postgres v1 offers no 16.x version: ${JSON.stringify(versions)}`);
+    for (const c of cases) if (c.provider.name === "postgres") c.config = { ...c.config, version: v16 };
     let serial = 0;
 
     /** Creates one service and times it until a client of its own gets an answer. */
