@@ -13,7 +13,43 @@ import {
 } from "./validation";
 
 const catalog = bundledCatalog("http://127.0.0.1:1", "key");
-const postgres = catalog.find((p) => p.name === "postgres") as schemas.Provider;
+
+/**
+ * A provider shaped like the catalog's databases, kept here so these rules
+ * are tested on schemas that do not move when the bundled catalog does.
+ */
+const postgres = {
+  name: "postgres",
+  schemaVersion: "v1",
+  plans: [
+    {
+      id: 1,
+      name: "Medium",
+      description: "1 vCPU",
+      parameters: {
+        storage: {
+          schema: { type: "integer", minimum: 512, default: 5120, "x-update-constraint": "increase-only" },
+        },
+        cpu: { schema: { type: "integer", readOnly: true, const: 10, default: 10 } },
+      },
+    },
+  ],
+  configSchema: {
+    type: "object",
+    properties: {
+      version: { type: "string", pattern: "^[0-9]+\\.[0-9]+$", "x-update-constraint": "minor-upgrade-only" },
+      userName: { type: "string", default: "app", "x-update-constraint": "immutable" },
+      databaseName: { type: "string", default: "app", "x-update-constraint": "immutable" },
+    },
+    required: ["version"],
+    additionalProperties: false,
+  },
+  secretsSchema: {
+    type: "object",
+    properties: { userPassword: { type: "string", minLength: 8, "x-update-constraint": "immutable" } },
+    required: ["userPassword"],
+  },
+} as unknown as schemas.Provider;
 const detail = (fn: () => void) => {
   try {
     fn();
