@@ -28,7 +28,8 @@ export const SERIALIZED_FORMAT = "landform-pulumi-provider/2";
 /** Exported by the package; the implementation sits at a fixed place beside it in the same copy. */
 const SPECIFIER = "landform/package.json";
 const IN_PACKAGE = "dist/provider/pulumi/implementation.js";
-const OWN = require.resolve("./implementation");
+/** ./implementation as built (dist/); not resolved at load, so the TypeScript sources import too. */
+const OWN = path.join(__dirname, "implementation.js");
 
 /** Whether the project directory finds this very copy of landform by package name. */
 function foundByPackage(): boolean {
