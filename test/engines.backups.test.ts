@@ -7,12 +7,14 @@
  * PostgreSQL 15 and redis-server (see test/engines.postgres.test.ts) and the
  * versitygw build (test/support/s3.ts); without them it fails.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RespClient } from "../control-plane/backends/reference/engines/resp";
 import { CodesphereClient, type ManagedService, waitForState } from "../sdk";
-import { eventually, pgConnect, processesUnder } from "./support/engines";
+import { engineDir, eventually, pgConnect, processesUnder } from "./support/engines";
 import { type S3Server, startS3Server } from "./support/s3";
 import { ServedControlPlane } from "./support/serve";
 
@@ -180,16 +182,68 @@ describe("postgresql 15: base backups, archived WAL, restore by id and to a poin
     ]);
   });
 
-  it("a restored service takes writes and backups of its own", async () => {
+  it("keeps archived WAL in the spool while the store is down and ships it once it is back", async () => {
+    const spool = path.join(engineDir(cp.dataDir, "postgresql", source.id), "wal-spool");
+    await s3.stop();
+    let middle = "";
+    try {
+      const db = await pgConnect(source.details as Record<string, unknown>, USER, PASSWORD);
+      try {
+        await insert(db, "d1");
+        await pause(50);
+        middle = new Date().toISOString();
+        await pause(50);
+        // About 40 MB of WAL: finished segments PostgreSQL archives into the spool while the store is away.
+        await db.query(
+          "CREATE TABLE filler AS SELECT g AS n, repeat('x', 100) AS pad FROM generate_series(1, 300000) g",
+        );
+        await insert(db, "d2");
+      } finally {
+        await db.end();
+      }
+      const held = await eventually(async () => {
+        const files = fs.readdirSync(spool).filter((f) => /^[0-9A-F]{24}$/.test(f));
+        if (files.length < 2) throw new Error(`only ${files.length} segments in the spool`);
+        return files;
+      }, 30_000);
+      // Still there a few shipping rounds later: nothing is dropped while the store is unreachable.
+      await pause(3_000);
+      for (const f of held) expect(fs.existsSync(path.join(spool, f))).toBe(true);
+      expect(cp.output).toContain("WAL shipping failed; the segments stay in the spool and are retried");
+    } finally {
+      await s3.start();
+    }
+    const created = await client.managedServices.create(
+      pgRequest("pg-after-outage", { recoverFrom: { msId: source.id, time: middle, ...store("pg") } }),
+    );
+    const restored = await waitForState(client, created.id, "synchronized", TIMEOUT);
+    expect(await items(restored)).toEqual(["a1", "a2", "after-backup", "a3", "b1", "b2", "d1"]);
+    await eventually(async () => {
+      if (fs.readdirSync(spool).some((f) => /^[0-9A-F]{24}$/.test(f))) throw new Error("spool not empty yet");
+    }, 30_000);
+  });
+
+  it("a restored service takes writes and backups of its own, on its new timeline", async () => {
     const list = await client.managedServices.list({ team: 1 });
     const restored = list.find((s) => s.name === "pg-point-in-time")!;
+    await client.managedServices.update(restored.id, {
+      backups: { enabled: true, intervalH: 24, deleteRetentionDays: 7, ...store("pg") },
+    });
     const db = await pgConnect(restored.details as Record<string, unknown>, USER, PASSWORD);
     try {
       await insert(db, "c1");
     } finally {
       await db.end();
     }
-    expect(await items(restored)).toEqual(["a1", "a2", "after-backup", "a3", "c1"]);
+    const own = await backUp(restored.id);
+    const copy = await client.managedServices.create(
+      pgRequest("pg-copy-of-copy", { recoverFrom: { id: own, ...store("pg") } }),
+    );
+    const ready = await waitForState(client, copy.id, "synchronized", TIMEOUT);
+    expect(await items(ready)).toEqual(["a1", "a2", "after-backup", "a3", "c1"]);
+    // The restored server was promoted onto timeline 2: its archived WAL says so.
+    const wal = await keys(`pg/1/${restored.id}/wal/`);
+    expect(wal.some((k) => /\/00000002[0-9A-F]{16}\.gz$/.test(k))).toBe(true);
   });
 
   it("never shows the store's secret key or the database password in events or logs", async () => {
