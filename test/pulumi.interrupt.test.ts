@@ -8,6 +8,10 @@ import { CodesphereClient } from "../sdk";
 import { finished, killGroup, PulumiProgram } from "./support/pulumi";
 import { ServedControlPlane } from "./support/serve";
 
+// The kill must land while the control plane still reports `creating`, which the
+// operation delay sets; a real Redis would be up sooner. So: simulated engines.
+process.env.LANDFORM_ENGINES = "simulated";
+
 const TOKEN = "tok-Wd28-interrupt-river";
 
 let cp: ServedControlPlane;
