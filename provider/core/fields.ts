@@ -242,8 +242,8 @@ export const FIELD_RULES: readonly FieldRule[] = [
     onChange: "state",
     createOnly: true,
     description:
-      "At create, take over an existing service of the same name in the team instead of failing " +
-      "(dynamic resources cannot be imported).",
+      "At create, take over an existing service of the same name in the team and apply the " +
+      "declared settings, instead of failing.",
   }),
   rule({
     path: "timeouts",
