@@ -30,6 +30,33 @@ export const contractDeviations = {
   "managed-services-upsertProvider request /anyOf/0/backend":
     "EXTENSION: backend.api registers a REST backend",
   "managed-services-updateProvider request /backend": "EXTENSION: backend.api registers a REST backend",
+  // The bundled catalog against Codesphere's core catalog (contract/core-catalog.md);
+  // control-plane/backends/catalog.core.test.ts holds these keys against the document.
+  "core-catalog * /author":
+    "the bundled entries are written by Landform and say so (the core's say Codesphere)",
+  "core-catalog * /iconUrl":
+    "the core's icons are paths inside Codesphere's IDE; Landform's entries carry their own (data: URIs)",
+  "core-catalog * /*/$schema": "every schema names its draft (2020-12)",
+  "core-catalog * /backups/*/$schema": "every schema names its draft (2020-12)",
+  "core-catalog * /plans/*/parameters/cpu/schema/const":
+    "const = the plan's value: JSON Schema does not enforce readOnly, and a plan fixes its cpu",
+  "core-catalog * /plans/*/parameters/memory/schema/const":
+    "const = the plan's value: JSON Schema does not enforce readOnly, and a plan fixes its memory",
+  "core-catalog * /plans/*/parameters/storage/schema/x-update-constraint":
+    "storage only grows on every plan; the core marks plan 0's storage only (plans 1-4 look like an oversight)",
+  "core-catalog postgres@v1 /configSchema/properties/userName/pattern":
+    "the core's `^(?!postgres$)` is a lookahead, which RE2 (the control plane's pattern engine) lacks; `not: {const: \"postgres\"}` says the same",
+  "core-catalog postgres@v1 /configSchema/properties/userName/not": "see userName/pattern",
+  "core-catalog s3@v1 /capabilities/pause":
+    "s3 can pause: the platform guide says an Object Store keeps its data across a pause; a paused bucket refuses requests and keeps its objects (docs/decisions/004)",
+  "core-catalog s3@v1 /configSchema/properties/initialBucketName/pattern":
+    "the core's pattern uses lookaround, which RE2 lacks; a pattern plus `not` accepts exactly the same names",
+  "core-catalog s3@v1 /configSchema/properties/initialBucketName/not": "see initialBucketName/pattern",
+  "core-catalog s3@v1 /plans/0/parameters/*/pricedAs":
+    'the core serialises a missing pricing unit as ""; Landform leaves it out (the API\'s pricedAs has no "")',
+  "core-catalog postgresql@*":
+    "Landform's own: the published guide's example provider (v14 to v17, one endpoint per version), so the guide's create request runs verbatim",
+  "core-catalog redis@v1": "Landform's own: a Redis cache, which the core catalog does not have",
 } as const;
 
 /**

@@ -157,13 +157,13 @@ describe("errors", () => {
       name: "constrained-db",
       provider: { name: "postgres", version: "v1" },
       plan: { id: 1, parameters: { storage: 2048 } },
-      config: { version: "16.6", databaseName: "shop" },
+      config: { version: "16.13", databaseName: "shop" },
       secrets: { userPassword: PG_PASSWORD, superuserPassword: `${PG_PASSWORD}-su` },
     });
     await waitForState(alpha, created.id, "synchronized", { timeoutMs: 20_000 });
     const refused: [schemas.UpdateManagedServiceRequest, RegExp][] = [
       [{ config: { databaseName: "other" } }, /config\.databaseName: is immutable/],
-      [{ config: { version: "17.2" } }, /config\.version: allows only minor upgrades/],
+      [{ config: { version: "17.9" } }, /config\.version: allows only minor upgrades/],
       [{ plan: { id: 1, parameters: { storage: 1024 } } }, /plan\.parameters\.storage: can only increase/],
       [{ plan: { id: 1, parameters: { storage: 4096, cpu: 99 } } }, /plan\.parameters\.cpu: is read-only/],
     ];
@@ -173,7 +173,7 @@ describe("errors", () => {
       expect((error as { detail?: string }).detail).toMatch(detail);
     }
     const after = await alpha.managedServices.get(created.id);
-    expect(after.config).toMatchObject({ version: "16.6", databaseName: "shop" });
+    expect(after.config).toMatchObject({ version: "16.13", databaseName: "shop" });
     expect(after.plan.parameters.storage).toBe(2048);
     await alpha.managedServices.delete(created.id);
   });

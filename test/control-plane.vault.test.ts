@@ -13,7 +13,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CodesphereClient, type schemas, waitForState } from "../sdk";
 import { CLI, ServedControlPlane } from "./support/serve";
 
-const USER_PASSWORD = "userpw-Rk47-juniper";
 const SUPER_BEFORE = "superpw-Hd19-quarry";
 const SUPER_AFTER = "superpw-Wm63-estuary";
 
@@ -34,8 +33,9 @@ function babelfishRequest(name: string): schemas.CreateManagedServiceRequest {
     name,
     provider: { name: "babelfish", version: "v1" },
     plan: { id: 0, parameters: { storage: 1024 } },
-    config: { version: "4.5" },
-    secrets: { userPassword: USER_PASSWORD, superuserPassword: SUPER_BEFORE },
+    config: { version: "16.10-4.7.0" },
+    // The core catalog's babelfish has one secret, the superuser's password.
+    secrets: { superuserPassword: SUPER_BEFORE },
   };
 }
 
@@ -127,8 +127,8 @@ describe("landform vault rotate", () => {
     );
     expect(statSync(join(cp.dataDir, "vault.key")).mode & 0o777).toBe(0o600);
 
-    // Restart: the development token (sealed metadata) still admits, and a secrets PATCH merges with the
-    // re-sealed secrets (userPassword is immutable and must come back from the vault) and reaches the backend.
+    // Restart: the development token (sealed metadata) still admits, and a secrets PATCH replaces the
+    // re-sealed secret and reaches the backend.
     await cp.launch();
     client = new CodesphereClient({ baseUrl: cp.apiUrl, token });
     await client.managedServices.update(created.id, { secrets: { superuserPassword: SUPER_AFTER } });
@@ -137,17 +137,14 @@ describe("landform vault rotate", () => {
     await cp.stop();
 
     const final = readDataDir(cp.dataDir);
-    expect(final.backendSecrets.get(created.id)).toEqual({
-      userPassword: USER_PASSWORD,
-      superuserPassword: SUPER_AFTER,
-    });
+    expect(final.backendSecrets.get(created.id)).toEqual({ superuserPassword: SUPER_AFTER });
     expect(new Set(final.sealed.map((s) => s.split(".")[1]))).toEqual(new Set([newKid]));
     for (const [name, text] of controlPlaneFiles(cp.dataDir)) {
-      for (const secret of [USER_PASSWORD, SUPER_BEFORE, SUPER_AFTER, token]) {
+      for (const secret of [SUPER_BEFORE, SUPER_AFTER, token]) {
         expect(text.includes(secret), `${secret} in ${name}`).toBe(false);
       }
     }
-    for (const secret of [USER_PASSWORD, SUPER_BEFORE, SUPER_AFTER]) expect(cp.output).not.toContain(secret);
+    for (const secret of [SUPER_BEFORE, SUPER_AFTER]) expect(cp.output).not.toContain(secret);
   });
 
   it("reads the key ring from --vault-key-file, warns when others can read it, and rewrites it on rotation", async () => {

@@ -163,7 +163,7 @@ describe("postgres v1: config.version picks the major", () => {
       name: "real-pg16",
       provider: { name: "postgres", version: "v1" },
       plan: { id: 0, parameters: {} },
-      config: { version: "16.6", userName: "shop", databaseName: "orders" },
+      config: { version: "16.13", userName: "shop", databaseName: "orders" },
       secrets: { userPassword: PASSWORD, superuserPassword: ROTATED },
     });
     const synced = await waitForState(client, created.id, "synchronized", TIMEOUT);

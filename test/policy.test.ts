@@ -25,8 +25,8 @@ function postgres(extra: Record<string, unknown> = {}) {
     name: "orders-db",
     provider: { name: "postgres", version: "v1" },
     plan: { id: 0 },
-    config: { version: "16.6", userName: "orders" },
-    secrets: { userPassword: "upw-Tq28-policy-harbor" },
+    config: { version: "16.13", userName: "orders" },
+    secrets: { userPassword: "upw-Tq28-policy-harbor", superuserPassword: "spw-Vb63-policy-quay" },
     ...extra,
   };
 }

@@ -25,7 +25,7 @@ function postgres(overrides: { plan?: object; config?: object; superuserPassword
     name: "orders-db",
     provider: { name: "postgres", version: "v1" },
     plan: overrides.plan ?? { id: 0, parameters: { storage: 1024 } },
-    config: overrides.config ?? { version: "16.6", userName: "orders" },
+    config: overrides.config ?? { version: "16.13", userName: "orders" },
     secrets: {
       userPassword: USER_PASSWORD,
       superuserPassword: overrides.superuserPassword ?? SUPERUSER_PASSWORD,
@@ -176,7 +176,7 @@ describe("a stack of managed services, driven by the pulumi CLI", () => {
       services: {
         db: postgres({
           plan: { id: 1, parameters: { storage: 6144 } },
-          config: { version: "16.6", userName: "billing" },
+          config: { version: "16.13", userName: "billing" },
           superuserPassword: NEW_SUPERUSER_PASSWORD,
         }),
         cache: redis({ config: { maxmemoryPolicy: "allkeys-lru" }, pause: false }),
@@ -206,7 +206,7 @@ describe("a stack of managed services, driven by the pulumi CLI", () => {
   const settled = () => ({
     db: postgres({
       plan: { id: 1, parameters: { storage: 6144 } },
-      config: { version: "16.6", userName: "billing" },
+      config: { version: "16.13", userName: "billing" },
       superuserPassword: NEW_SUPERUSER_PASSWORD,
     }),
     cache: redis({ config: { maxmemoryPolicy: "allkeys-lru" }, pause: false }),

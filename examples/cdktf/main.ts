@@ -10,6 +10,7 @@
  *   npx cdktf deploy --skip-provider-lock
  *
  * Settings from the environment: SHOP_DB_PASSWORD, SHOP_CACHE_PASSWORD,
+ * SHOP_WAREHOUSE_PASSWORD, SHOP_WAREHOUSE_SUPERUSER_PASSWORD,
  * SHOP_EXPORT_SECRET (secrets; defaults are for a local control plane only),
  * SHOP_BACKUP_ENDPOINT (an S3 endpoint: turns on backups of the orders
  * database), SHOP_ANALYTICS_PAUSED=1 (pauses the analytics landscape).
@@ -69,17 +70,19 @@ export class ShopData extends TerraformStack {
           providerName: "postgres",
           providerVersion: "v1",
           planId: 0,
-          config: { version: "16.6", databaseName: "warehouse" },
-          secrets: { userPassword: env.SHOP_WAREHOUSE_PASSWORD ?? "local-warehouse-password" },
+          config: { version: "16.13", databaseName: "warehouse" },
+          secrets: {
+            userPassword: env.SHOP_WAREHOUSE_PASSWORD ?? "local-warehouse-password",
+            superuserPassword: env.SHOP_WAREHOUSE_SUPERUSER_PASSWORD ?? "local-warehouse-superuser",
+          },
         },
         exports: {
           providerName: "s3",
           providerVersion: "v1",
           planId: 0,
-          secrets: {
-            accessKeyId: "shop-exports",
-            secretAccessKey: env.SHOP_EXPORT_SECRET ?? "local-export-secret",
-          },
+          // The core catalog's s3: a 20-character access key and a 40-character secret.
+          config: { accessKey: "SHOPEXPORTS000000000", initialBucketName: "shop-exports" },
+          secrets: { secretKey: env.SHOP_EXPORT_SECRET ?? `localExportSecret${"0".repeat(23)}` },
         },
       },
     });

@@ -121,12 +121,14 @@ const connections: Record<string, Connection> = {
     bucket: String(c.initialBucketName ?? ""),
     region: S3_REGION,
   }),
-  babelfish: (host, c) => ({
+  // The core catalog's dsn names the superuser and the master database (no password).
+  babelfish: (host) => ({
     hostname: host,
     port: 1433,
     pgPort: 5432,
-    dsn: `mssql://${String(c.userName)}@${host}:1433/${String(c.databaseName)}`,
+    dsn: `mssql://postgres@${host}:1433/master`,
   }),
+  ferretdb: (host) => ({ hostname: host, port: 27017, dsn: `mongodb://postgres@${host}:27017/admin` }),
 };
 
 export class ProviderProfile {

@@ -272,13 +272,14 @@ describe("the reference backends", () => {
 
   it("switch plans, taking the new plan's fixed cpu and memory", async () => {
     await start();
-    const id = await createPostgres({ plan: { id: 0, parameters: { storage: 1024, cpu: 5, memory: 1024 } } });
+    const id = await createPostgres({ plan: { id: 0, parameters: { storage: 1024, cpu: 5, memory: 512 } } });
     advance();
     expect(
       (await call("PATCH", `${PG}/${id}`, { id, teamId: 7, plan: { id: 2, parameters: {} } })).status,
     ).toBe(204);
     advance();
-    expect((await observe(id)).plan.parameters).toEqual({ storage: 1024, cpu: 20, memory: 4096 });
+    // Plan 2, Medium High-Mem: 1 vCPU, 2 GB.
+    expect((await observe(id)).plan.parameters).toEqual({ storage: 1024, cpu: 10, memory: 2048 });
   });
 
   it("pause and resume, keeping the data set, and refuse writes while paused", async () => {
@@ -322,12 +323,12 @@ describe("the reference backends", () => {
     const id = await createPostgres({ pause: true, config: {} });
     advance();
     expect(await observe(id)).toMatchObject({ pause: true, details: { phase: "paused", ready: false } });
-    const patch = { id, teamId: 7, pause: false, config: { userName: "app", version: "17.2" } };
+    const patch = { id, teamId: 7, pause: false, config: { userName: "app", version: "17.9" } };
     expect((await call("PATCH", `${PG}/${id}`, patch)).status).toBe(204);
     advance();
     expect(await observe(id)).toMatchObject({
       pause: false,
-      config: { userName: "app", version: "17.2" },
+      config: { userName: "app", version: "17.9" },
       details: { phase: "running", dsn: `postgresql://app@${id}.postgres.landform.internal:5432/app` },
     });
     const s3 = {
@@ -432,13 +433,13 @@ describe("the reference backends", () => {
       PG,
       postgresBody(randomUUID(), {
         config: { version: "9.6", extra: 1 },
-        secrets: { userPassword: "short" },
+        secrets: { userPassword: 12345 },
       }),
     );
     expect(bad.status).toBe(422);
-    expect(bad.body.error).toContain("config.version: must be one of 17.2");
+    expect(bad.body.error).toContain("config.version: must be one of 17.9");
     expect(bad.body.error).toContain("config.extra: is not a known field");
-    expect(bad.body.error).toContain("secrets.userPassword: must NOT have fewer than 8 characters");
+    expect(bad.body.error).toContain("secrets.userPassword: must be string");
     expect(
       (await call("POST", PG, postgresBody(randomUUID(), { plan: { parameters: { storage: 100 } } }))).status,
     ).toBe(422);
@@ -446,7 +447,7 @@ describe("the reference backends", () => {
       (await call("POST", PG, postgresBody(randomUUID(), { plan: { id: 0, parameters: { cpu: 40 } } }))).body,
     ).toEqual({ error: "plan.parameters.cpu: must be 5" });
 
-    const id = await createPostgres({ config: { version: "16.5" } });
+    const id = await createPostgres({ config: { version: "16.10" } });
     advance();
     const patch = (body: Record<string, unknown>) => call("PATCH", `${PG}/${id}`, { id, teamId: 7, ...body });
     expect((await patch({ config: { userName: "other" } })).body).toEqual({
@@ -458,8 +459,8 @@ describe("the reference backends", () => {
     expect((await patch({ plan: { parameters: { storage: 512 } } })).body).toEqual({
       error: "plan.parameters.storage: may only increase (increase-only)",
     });
-    expect((await patch({ config: { version: "17.2" } })).status).toBe(422);
-    expect((await patch({ config: { version: "16.6" } })).status).toBe(204);
+    expect((await patch({ config: { version: "17.6" } })).status).toBe(422);
+    expect((await patch({ config: { version: "16.13" } })).status).toBe(204);
     expect((await patch({ secrets: { superuserPassword: "new-pw-Pp19r" } })).status).toBe(204);
     expect((await observe(id)).details.phase).toBe("updating");
   });
@@ -477,7 +478,11 @@ describe("the reference backends", () => {
     });
     expect(created.status).toBe(201);
     const b = randomUUID();
-    await call("POST", "/api/v1/babelfish", { ...postgresBody(b), config: {} });
+    await call("POST", "/api/v1/babelfish", {
+      ...postgresBody(b),
+      config: {},
+      secrets: { superuserPassword: SUPERUSER_PASSWORD },
+    });
     const s = randomUUID();
     await call("POST", "/api/v1/s3", {
       id: s,
@@ -496,7 +501,7 @@ describe("the reference backends", () => {
     expect((await observe(b, "/api/v1/babelfish")).details).toMatchObject({
       port: 1433,
       pgPort: 5432,
-      dsn: `mssql://app@${b}.babelfish.landform.internal:1433/app`,
+      dsn: `mssql://postgres@${b}.babelfish.landform.internal:1433/master`,
     });
     expect((await call("PUT", `/api/v1/s3/${s}/data/one`, { value: 1 })).status).toBe(204);
     expect((await call("PUT", `/api/v1/s3/${s}/data/two`, { value: 2 })).body).toEqual({
