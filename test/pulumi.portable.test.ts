@@ -1,8 +1,8 @@
 /**
  * A stack's state does not tie it to the landform it was deployed with: the
- * real Pulumi CLI deploys from a project whose `landform` is a copy at path
- * A, then the project moves to another folder with a copy at path B, A is
- * deleted, and refresh, preview and destroy work with nothing rewritten by
+ * real Pulumi CLI deploys from a project whose `landform` is a copy of this
+ * checkout at path A, then the project moves to another folder whose
+ * `landform` is the packed package (npm pack) at path B, A is deleted, and refresh, preview and destroy work with nothing rewritten by
  * hand. A state written by the earlier stub (an absolute path in
  * `__provider`) still refreshes and is rewritten by its next `pulumi up`.
  *
@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient } from "../sdk";
-import { copyLandform, PulumiProgram } from "./support/pulumi";
+import { copyLandform, PulumiProgram, packLandform } from "./support/pulumi";
 import { ServedControlPlane } from "./support/serve";
 
 process.env.LANDFORM_ENGINES = "simulated";
@@ -43,9 +43,10 @@ afterAll(async () => {
   await cp?.close();
 });
 
-function landformCopy(): string {
-  const dir = copyLandform();
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+function landformCopy(how: "checkout" | "packed" = "checkout"): string {
+  const dir = how === "packed" ? packLandform() : copyLandform();
+  const removed = how === "packed" ? path.dirname(dir) : dir;
+  cleanups.push(() => fs.rmSync(removed, { recursive: true, force: true }));
   return dir;
 }
 
@@ -68,7 +69,7 @@ async function providerTexts(p: PulumiProgram): Promise<string[]> {
 }
 
 describe("a stack moves between copies of landform", () => {
-  it("deployed with copy A, refreshed, previewed and destroyed with copy B after A is gone", async () => {
+  it("deployed with a checkout at A, refreshed, updated and destroyed with a packed install at B after A is gone", async () => {
     const a = landformCopy();
     const p = await program(a);
     p.declare({ services: { kept: cache("portable-kept"), dropped: cache("portable-dropped") } });
@@ -84,7 +85,7 @@ describe("a stack moves between copies of landform", () => {
     }
     expect(await p.exportText()).not.toContain(a);
 
-    const b = landformCopy();
+    const b = landformCopy("packed");
     await p.relocate(b);
     fs.rmSync(a, { recursive: true, force: true });
 

@@ -8,7 +8,7 @@
  * and Landscapes described by a JSON file beside it, so each step of a test
  * changes the stack by rewriting that file (`declare`), as a user edits code.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -47,6 +47,30 @@ export function copyLandform(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-copy-"));
   fs.copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
   fs.cpSync(path.join(ROOT, "dist"), path.join(dir, "dist"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+/**
+ * The package as `npm pack` makes it (scripts off: dist/ is already built),
+ * unpacked at a new temporary path with the repository's dependencies linked
+ * beside it, as `npm install landform-<version>.tgz` leaves it.
+ */
+export function packLandform(): string {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-packed-"));
+  const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", work], {
+    cwd: ROOT,
+    encoding: "utf8",
+  }).trim();
+  const dir = path.join(work, "landform");
+  fs.mkdirSync(dir);
+  execFileSync("tar", [
+    "-xzf",
+    path.join(work, packed.split("\n").pop()!),
+    "-C",
+    dir,
+    "--strip-components=1",
+  ]);
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
 }
