@@ -213,3 +213,31 @@ describe("s3: a real bucket and user per service", () => {
     expect(await text(s3b, bucketB, "b.txt")).toBe("B's own");
   });
 });
+
+describe("providers without an engine here", () => {
+  it("say so in their details: babelfish and virtual-k8s are simulated", async () => {
+    const babelfish = await client.managedServices.create({
+      teamId: 1,
+      name: "tds-db",
+      provider: { name: "babelfish", version: "v1" },
+      plan: { id: 0, parameters: {} },
+      config: { version: "16.10-4.7.0" },
+      secrets: { superuserPassword: "super-pw-Qe48-estuary" },
+    });
+    const cluster = await client.managedServices.create({
+      teamId: 1,
+      name: "vcluster",
+      provider: { name: "virtual-k8s", version: "v1" },
+      plan: { id: 0, parameters: {} },
+      config: {},
+      secrets: {},
+    });
+    for (const id of [babelfish.id, cluster.id]) {
+      const synced = await waitForState(client, id, "synchronized", TIMEOUT);
+      expect(synced.details).toMatchObject({ simulated: true, ready: true });
+      expect(JSON.stringify(synced.details)).not.toContain("super-pw-Qe48-estuary");
+      await client.managedServices.delete(id);
+      await waitForDeleted(client, id, TIMEOUT);
+    }
+  });
+});
