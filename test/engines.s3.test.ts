@@ -156,6 +156,20 @@ describe("s3: a real bucket and user per service", () => {
     ).toBe("AccessDenied");
   });
 
+  it("gives no bucket when the name is taken (the core catalog's rule), and the holder keeps it", async () => {
+    const c = await createBucketService("bucket-c", "C", bucketA);
+    expect(c.details.bucket).toBeUndefined();
+    expect(c.details.ready).toBe(true);
+    const s3c = s3For(c.details, c.accessKey, c.secretKey);
+    expect(await refusal(s3c.send(new ListObjectsV2Command({ Bucket: bucketA })))).toBe("AccessDenied");
+    await client.managedServices.delete(c.id);
+    await waitForDeleted(client, c.id, TIMEOUT);
+    // Deleting C removed none of A's objects.
+    expect(await text(s3For(a.details, a.accessKey, a.secretKey), bucketA, "notes/hello.txt")).toBe(
+      "hello from A",
+    );
+  });
+
   it("refuses the service's requests while paused and serves the same objects after resume", async () => {
     const s3 = s3For(a.details, a.accessKey, a.secretKey);
     await client.managedServices.update(a.id, { pause: true });

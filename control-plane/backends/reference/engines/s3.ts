@@ -91,7 +91,8 @@ export class BucketEngine {
     await this.gateway.ensure();
     const accessKey = String(target.config.accessKey ?? "");
     const secret = String(target.secrets.secretKey ?? "");
-    if (!this.state.initialized) {
+    // A user this service made on an earlier, cut-short attempt is its own (the key is saved right after).
+    if (!this.state.initialized && this.state.accessKey !== accessKey) {
       try {
         await this.createUser(accessKey, secret);
       } catch (err) {
@@ -104,14 +105,16 @@ export class BucketEngine {
       }
       this.state = { ...this.state, accessKey, active: true, secretsHash: hashSecrets(target.secrets) };
       this.save();
+    }
+    if (!this.state.initialized) {
       const bucket = String(target.config.initialBucketName ?? "");
       try {
         await this.gateway.admin(`${encodeURIComponent(bucket)}/create`, "", { "x-vgw-owner": accessKey });
         this.state.bucket = bucket;
       } catch (err) {
         if (!(err instanceof AdminError) || !/BucketAlready(Exists|OwnedByYou)/.test(err.code)) throw err;
-        // The core catalog's rule: a taken name means no bucket; more can be made later.
-        this.state.bucket = null;
+        // Ours from a cut-short attempt, or taken: the core catalog's rule is no bucket then.
+        this.state.bucket = (await this.ownedBuckets(accessKey)).includes(bucket) ? bucket : null;
       }
       this.state.initialized = true;
       this.save();
@@ -146,13 +149,18 @@ export class BucketEngine {
     const accessKey = this.state.accessKey;
     if (accessKey) {
       await this.gateway.ensure();
-      const listing = await this.gateway.admin("list-buckets");
-      for (const m of listing.matchAll(/<Name>([^<]*)<\/Name>\s*<Owner>([^<]*)<\/Owner>/g)) {
-        if (m[2] === accessKey) await this.removeBucket(unescapeXml(m[1]!));
-      }
+      for (const bucket of await this.ownedBuckets(accessKey)) await this.removeBucket(bucket);
       await this.deleteUser(accessKey);
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The buckets whose owner is `accessKey` (the admin API lists every bucket with its owner). */
+  private async ownedBuckets(accessKey: string): Promise<string[]> {
+    const listing = await this.gateway.admin("list-buckets");
+    return [...listing.matchAll(/<Name>([^<]*)<\/Name>\s*<Owner>([^<]*)<\/Owner>/g)]
+      .filter((m) => unescapeXml(m[2]!) === accessKey)
+      .map((m) => unescapeXml(m[1]!));
   }
 
   private async removeBucket(bucket: string): Promise<void> {
