@@ -191,6 +191,11 @@ describe("a state written by the earlier, path-bound stub", () => {
     const b = landformCopy();
     await p.relocate(b);
     fs.rmSync(a, { recursive: true, force: true });
+    // What docs/pulumi.md says: the old stub cannot refresh once its path is gone...
+    const stale = await p.run(["refresh", "--yes"], { allowFailure: true });
+    expect(stale.code).not.toBe(0);
+    expect(stale.stdout + stale.stderr).toContain("Cannot find module");
+    // ...but an up with the resource still declared runs the program's provider.
     const before = await live("legacy-cache");
     const preview = await p.preview();
     expect(preview.changeSummary).toMatchObject({ update: 1 });
