@@ -59,12 +59,12 @@ interface Case {
   plan: { id: number; parameters: Record<string, number> };
   config: Record<string, unknown>;
   secrets: (n: number) => Record<string, string>;
-  /** What the engine derives from the plan: the bare server gets the same. */
+  /** Plan 0's memory and cpu, read from the catalog at start: the bare server gets the settings they give. */
   memoryMiB: number;
   cpu: number;
   user: (n: number) => string;
   password: (n: number) => string;
-  bare: () => Promise<BareServer>;
+  bare: (memoryMiB: number, cpu: number) => Promise<BareServer>;
   /** Where the service's server writes its pid, under the engines folder. */
   pidFile: (serviceDir: string) => string;
 }
@@ -107,11 +107,11 @@ async function main(): Promise<void> {
       plan: { id: 0, parameters: { storage: 5 } },
       config: {},
       secrets: (n) => ({ username: `bench_${n}`, password: `bench-pw-${n}-postgresql` }),
-      memoryMiB: 512,
-      cpu: 5,
+      memoryMiB: 0,
+      cpu: 0,
       user: (n) => `bench_${n}`,
       password: (n) => `bench-pw-${n}-postgresql`,
-      bare: () => barePostgres(pg15, runAs, pgSettings(512, 5)),
+      bare: (memory, cpu) => barePostgres(pg15, runAs, pgSettings(memory, cpu)),
       pidFile: (dir) => path.join(dir, "pgdata", "postmaster.pid"),
     },
     {
@@ -120,12 +120,15 @@ async function main(): Promise<void> {
       provider: { name: "postgres", version: "v1" },
       plan: { id: 0, parameters: { storage: 1024 } },
       config: { userName: "bench", databaseName: "bench" },
-      secrets: (n) => ({ userPassword: `bench-pw-${n}-postgres` }),
-      memoryMiB: 1024,
-      cpu: 5,
+      secrets: (n) => ({
+        userPassword: `bench-pw-${n}-postgres`,
+        superuserPassword: `bench-su-${n}-postgres`,
+      }),
+      memoryMiB: 0,
+      cpu: 0,
       user: () => "bench",
       password: (n) => `bench-pw-${n}-postgres`,
-      bare: () => barePostgres(pg16, runAs, pgSettings(1024, 5)),
+      bare: (memory, cpu) => barePostgres(pg16, runAs, pgSettings(memory, cpu)),
       pidFile: (dir) => path.join(dir, "pgdata", "postmaster.pid"),
     },
     {
@@ -135,11 +138,12 @@ async function main(): Promise<void> {
       plan: { id: 0, parameters: {} },
       config: {},
       secrets: (n) => ({ password: `bench-pw-${n}-redis` }),
-      memoryMiB: 256,
-      cpu: 2,
+      memoryMiB: 0,
+      cpu: 0,
       user: () => "default",
       password: (n) => `bench-pw-${n}-redis`,
-      bare: () => bareRedis(redis, runAs, { maxmemory: "256mb", "maxmemory-policy": "noeviction" }),
+      bare: (memory) =>
+        bareRedis(redis, runAs, { maxmemory: `${memory}mb`, "maxmemory-policy": "noeviction" }),
       pidFile: (dir) => path.join(dir, "redis.pid"),
     },
   ];
@@ -182,13 +186,25 @@ async function main(): Promise<void> {
     ]);
     client = new CodesphereClient({ baseUrl: String(serve.ready.apiUrl), token: TOKEN });
     const api = client;
-    // The catalog lists the minors the installed builds run; take its 16.x for postgres v1.
-    const postgresV1 = (await api.providers.list()).find((p) => p.name === "postgres" && p.version === "v1");
-    const versions = (postgresV1?.configSchema as { properties?: { version?: { enum?: string[] } } })
-      ?.properties?.version?.enum;
-    const v16 = versions?.find((v) => v.startsWith("16."));
-    if (!v16) throw new Error(`postgres v1 offers no 16.x version: ${JSON.stringify(versions)}`);
-    for (const c of cases) if (c.provider.name === "postgres") c.config = { ...c.config, version: v16 };
+    // From the catalog: plan 0's memory and cpu (what the engine derives its settings from), and
+    // for postgres v1 its 16.x minor (the catalog lists the minors the installed builds run).
+    const catalog = await api.providers.list();
+    for (const c of cases) {
+      const entry = catalog.find((p) => p.name === c.provider.name && p.version === c.provider.version);
+      const params = entry?.plans.find((p) => p.id === 0)?.parameters as
+        | Record<string, { schema?: { const?: number; default?: number } }>
+        | undefined;
+      const fixed = (k: string) => Number(params?.[k]?.schema?.const ?? params?.[k]?.schema?.default);
+      c.memoryMiB = fixed("memory");
+      c.cpu = fixed("cpu");
+      if (!(c.memoryMiB > 0 && c.cpu > 0)) throw new Error(`${c.label}: plan 0 has no memory and cpu`);
+      if (c.provider.name !== "postgres") continue;
+      const versions = (entry?.configSchema as { properties?: { version?: { enum?: string[] } } })?.properties
+        ?.version?.enum;
+      const v16 = versions?.find((v) => v.startsWith("16."));
+      if (!v16) throw new Error(`postgres v1 offers no 16.x version: ${JSON.stringify(versions)}`);
+      c.config = { ...c.config, version: v16 };
+    }
     let serial = 0;
 
     /** Creates one service and times it until a client of its own gets an answer. */
@@ -237,7 +253,7 @@ async function main(): Promise<void> {
         const timed: Made[] = [];
         // Interleaved, so a noisy neighbour slows both sides alike.
         for (let i = 0; i < RUNS; i++) {
-          const b = await c.bare();
+          const b = await c.bare(c.memoryMiB, c.cpu);
           bare.push(b);
           base.push(b.elapsedMs);
           const m = await create(c);
@@ -261,7 +277,7 @@ async function main(): Promise<void> {
       // Up to --idle servers of this engine on each side, the extra ones untimed.
       for (let i = 0; made.length < IDLE; i++) {
         const c = engineCases[i % engineCases.length]!;
-        bare.push(await c.bare());
+        bare.push(await c.bare(c.memoryMiB, c.cpu));
         made.push(await create(c));
       }
       const all = await api.managedServices.list({ team: 1 });

@@ -16,8 +16,10 @@
  * This program uses the built package: run `npm run build` first.
  */
 
+const crypto = require("node:crypto");
 const pulumi = require("@pulumi/pulumi");
 const { ManagedService, Landscape } = require("../../dist/provider/pulumi");
+const { psqlCommand, redisCommand, s3Command } = require("./connect");
 
 const config = new pulumi.Config();
 
@@ -40,13 +42,34 @@ if (!backups) {
   pulumi.log.warn("no backupStore configured: orders-db runs without backups");
 }
 
+const ordersDbPassword = config.requireSecret("ordersDbPassword");
+const sessionsPassword = config.requireSecret("sessionsPassword");
+const shopDbPassword = config.requireSecret("shopDbPassword");
+const shopAssetsSecretKey = config.requireSecret("shopAssetsSecretKey");
+/**
+ * The object store's access key and bucket must be unique on the cluster:
+ * by default both are derived from the project and stack names (the key is
+ * 20 of [A-Z0-9], the bucket a DNS-style name), so two stacks never collide.
+ */
+const stackId = `${pulumi.getProject()}/${pulumi.getStack()}`;
+const SHOP_ASSETS_ACCESS_KEY =
+  config.get("shopAssetsAccessKey") ??
+  crypto.createHash("sha256").update(`${stackId}/shop-assets`).digest("hex").slice(0, 20).toUpperCase();
+const stackSlug = pulumi
+  .getStack()
+  .toLowerCase()
+  .replace(/[^a-z0-9]+/g, "-")
+  .replace(/^-|-$/g, "");
+const SHOP_ASSETS_BUCKET =
+  config.get("shopAssetsBucket") ?? `shop-assets-${stackSlug}`.slice(0, 63).replace(/-$/, "");
+
 const ordersDb = new ManagedService("orders-db", {
   provider: { name: "postgres", version: "v1" },
-  // Medium: 1 vCPU, 2 GiB; storage may only grow.
+  // Plan 1 (Medium); storage may only grow.
   plan: { id: 1, parameters: { storage: config.getNumber("ordersDbStorageMiB") ?? 5120 } },
-  config: { version: "16.6", userName: "orders", databaseName: "orders" },
+  config: { version: "16.13", userName: "orders", databaseName: "orders" },
   secrets: {
-    userPassword: config.requireSecret("ordersDbPassword"),
+    userPassword: ordersDbPassword,
     superuserPassword: config.requireSecret("ordersDbSuperuserPassword"),
   },
   ...(backups ? { backups } : {}),
@@ -56,7 +79,7 @@ const sessions = new ManagedService("sessions", {
   provider: { name: "redis", version: "v1" },
   plan: { id: 0 },
   config: { maxmemoryPolicy: "allkeys-lru" },
-  secrets: { password: config.requireSecret("sessionsPassword") },
+  secrets: { password: sessionsPassword },
   pause: config.getBoolean("pauseSessions") ?? false,
 });
 
@@ -68,17 +91,18 @@ const shop = new Landscape("shop", {
     "shop-db": {
       provider: { name: "postgres", version: "v1" },
       plan: { id: 0 },
-      config: { version: "16.6", userName: "shop", databaseName: "shop" },
-      secrets: { userPassword: config.requireSecret("shopDbPassword") },
+      config: { version: "16.13", userName: "shop", databaseName: "shop" },
+      secrets: {
+        userPassword: shopDbPassword,
+        superuserPassword: config.requireSecret("shopDbSuperuserPassword"),
+      },
     },
     "shop-assets": {
       provider: { name: "s3", version: "v1" },
       plan: { id: 0 },
-      config: { region: "eu-central-1" },
-      secrets: {
-        accessKeyId: "shop-assets",
-        secretAccessKey: config.requireSecret("shopAssetsSecretKey"),
-      },
+      config: { accessKey: SHOP_ASSETS_ACCESS_KEY, initialBucketName: SHOP_ASSETS_BUCKET },
+      // 40 letters and digits (`openssl rand -hex 20`).
+      secrets: { secretKey: shopAssetsSecretKey },
     },
   },
 });
@@ -86,23 +110,33 @@ const shop = new Landscape("shop", {
 const shopDb = /** @type {InstanceType<typeof ManagedService>} */ (shop.services["shop-db"]);
 const shopAssets = /** @type {InstanceType<typeof ManagedService>} */ (shop.services["shop-assets"]);
 
-/** What an application needs to reach a service; the DSN is a secret. */
-function connection(/** @type {InstanceType<typeof ManagedService>} */ service) {
+/**
+ * What an application needs to reach a service; the DSN is a secret, and so
+ * is `connect`, a command line that connects (psql, redis-cli, aws s3) with
+ * the service's password in it (./connect.js). `npm start` prints those.
+ * @param {InstanceType<typeof ManagedService>} service
+ * @param {pulumi.Output<string>} secret the password or key the command needs
+ * @param {(details: Record<string, unknown> | undefined, secret: string) => string} command
+ */
+function connection(service, secret, command) {
   return {
     id: service.id,
     status: service.status,
     hostname: service.hostname,
     port: service.port,
     dsn: service.dsn,
+    connect: pulumi.secret(
+      pulumi.all([service.details, secret]).apply(([d, s]) => command(d ?? undefined, s)),
+    ),
   };
 }
 
-exports.ordersDb = connection(ordersDb);
+exports.ordersDb = connection(ordersDb, ordersDbPassword, (d, pw) => psqlCommand(d, "orders", pw));
 exports.ordersDbBackups = ordersDb.backups.apply((b) => (b.enabled ? `every ${b.intervalH} h` : "off"));
-exports.sessions = connection(sessions);
-exports.shopDb = connection(shopDb);
+exports.sessions = connection(sessions, sessionsPassword, redisCommand);
+exports.shopDb = connection(shopDb, shopDbPassword, (d, pw) => psqlCommand(d, "shop", pw));
 exports.shopAssets = {
-  ...connection(shopAssets),
+  ...connection(shopAssets, shopAssetsSecretKey, (d, key) => s3Command(d, SHOP_ASSETS_ACCESS_KEY, key)),
   endpoint: shopAssets.details.apply((d) => /** @type {string | undefined} */ (d?.endpoint)),
 };
 exports.shopStatuses = shop.statuses;

@@ -11,8 +11,11 @@
  *    Pulumi CLI from `landform tools`: file backend in .landform/pulumi,
  *    passphrase in .landform/pulumi-passphrase, generated service passwords
  *    as stack secrets.
- * 4. Prints what it made and how to reach the API, and keeps serving until
- *    Ctrl-C.
+ * 4. Prints what it made, a command line per service that connects to its
+ *    real server (psql, redis-cli, aws s3 ls; the reference backends run
+ *    PostgreSQL and Redis for real, see docs/decisions/008-real-engines.md),
+ *    how to reach the API, and keeps serving until Ctrl-C, which stops
+ *    every server.
  *
  * Needs `npm run build` first (the start script does it). PORT picks the API
  * port (default 8080).
@@ -28,6 +31,20 @@ const STATE = path.join(ROOT, ".landform");
 const STACK = "local";
 const { startControlPlane } = require(path.join(ROOT, "dist", "control-plane", "app.js"));
 const { ensureTools } = require(path.join(ROOT, "dist", "cli", "tools.js"));
+
+/**
+ * One line per service of the stack outputs: its name and the command line
+ * that connects to it (examples/pulumi/connect.js made it).
+ * @param {Record<string, unknown>} outputs as `pulumi stack output --json --show-secrets` gives them
+ */
+function connectLines(outputs) {
+  const rows = Object.entries(outputs).flatMap(([name, value]) => {
+    const connect = /** @type {{ connect?: unknown } | null} */ (value)?.connect;
+    return typeof value === "object" && typeof connect === "string" ? [[name, connect]] : [];
+  });
+  const width = Math.max(0, ...rows.map(([name]) => String(name).length));
+  return rows.map(([name, connect]) => `  ${String(name).padEnd(width)}  ${connect}`).join("\n");
+}
 
 /** @param {string} text */
 function say(text) {
@@ -158,9 +175,18 @@ async function main() {
     "ordersDbSuperuserPassword",
     "sessionsPassword",
     "shopDbPassword",
-    "shopAssetsSecretKey",
+    "shopDbSuperuserPassword",
   ]) {
     if (!(await isSet(key))) await set(key, randomSecret(), true);
+  }
+  // The object store's secret key is 40 letters and digits (the s3 catalog entry); a key an
+  // earlier version of this script made in another shape is replaced.
+  const assetsKey = await pulumi(["config", "get", "shopAssetsSecretKey"], {
+    quiet: true,
+    allowFailure: true,
+  });
+  if (assetsKey.status !== 0 || !/^[a-zA-Z0-9]{40}$/.test(assetsKey.stdout.trim())) {
+    await set("shopAssetsSecretKey", crypto.randomBytes(20).toString("hex"), true);
   }
   const quiet = { quiet: true };
   await pulumi(["config", "set", "--path", "backupStore.endpointUrl", store.endpoint], quiet);
@@ -174,14 +200,20 @@ async function main() {
   say("\ndeploying the example stack (examples/pulumi) ...\n");
   await pulumi(["up", "--yes", "--skip-preview"]);
 
-  const outputs = (await pulumi(["stack", "output", "--json", "--show-secrets"], { quiet: true })).stdout;
+  const outputs = (await pulumi(["stack", "output", "--json"], { quiet: true })).stdout;
+  const shown = /** @type {Record<string, unknown>} */ (
+    JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"], { quiet: true })).stdout)
+  );
   const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE
     ? ""
     : ` PULUMI_CONFIG_PASSPHRASE_FILE=${path.join(STATE, "pulumi-passphrase")}`;
   const pulumiEnv = `PATH=${tools.binDir}:$PATH PULUMI_BACKEND_URL=${env.PULUMI_BACKEND_URL}${passphrase} PULUMI_HOME=${env.PULUMI_HOME}`;
   say(`
-made (pulumi stack output --show-secrets):
+made (pulumi stack output; secrets with --show-secrets):
 ${outputs}
+connect (each service's \`connect\` output: the password comes from the stack's secrets):
+${connectLines(shown)}
+
 reach the API with the development token (team 1):
   export CS_API=${cp.apiUrl} CS_TOKEN=${token}
   curl -H "Authorization: Bearer $CS_TOKEN" "$CS_API/managed-services?team=1"
