@@ -246,6 +246,21 @@ describe("postgresql 15: base backups, archived WAL, restore by id and to a poin
     expect(wal.some((k) => /\/00000002[0-9A-F]{16}\.gz$/.test(k))).toBe(true);
   });
 
+  it("takes the final backup of a paused server before deleting it (a cold copy), and it restores by id", async () => {
+    // Scheduled backups wait while a service is paused; the final one before a delete does not.
+    await client.managedServices.update(source.id, { pause: true });
+    await waitForState(client, source.id, "paused", TIMEOUT);
+    await client.managedServices.delete(source.id);
+    const deleted = await waitForState(client, source.id, "deleted", TIMEOUT);
+    const final = deleted.backups.entries.find((e) => e.confirmedAt && e.id !== backupId)!;
+    expect(deleted.recentEvents!.map((e) => e.eventName)).toContain("FinalBackupScheduled");
+    const created = await client.managedServices.create(
+      pgRequest("pg-from-paused", { recoverFrom: { id: final.id, ...store("pg") } }),
+    );
+    const restored = await waitForState(client, created.id, "synchronized", TIMEOUT);
+    expect(await items(restored)).toEqual(["a1", "a2", "after-backup", "a3", "b1", "b2", "d1", "d2"]);
+  });
+
   it("never shows the store's secret key or the database password in events or logs", async () => {
     for (const s of await client.managedServices.list({ team: 1 })) {
       const events = JSON.stringify(await client.managedServices.events(s.id));
@@ -302,6 +317,29 @@ describe("redis: RDB snapshots", () => {
         expect(await r.call("KEYS", "*")).toEqual(["before"]);
       } finally {
         r.close();
+      }
+      // Paused, then deleted: the final backup is the snapshot Redis wrote when it stopped.
+      await client.managedServices.update(source.id, { pause: true });
+      await waitForState(client, source.id, "paused", TIMEOUT);
+      await client.managedServices.delete(source.id);
+      const deleted = await waitForState(client, source.id, "deleted", TIMEOUT);
+      const cold = deleted.backups.entries.find((e) => e.id !== entry.id && e.confirmedAt)!;
+      const again = await client.managedServices.create({
+        teamId: 1,
+        name: "redis-from-paused",
+        provider: { name: "redis", version: "v1" },
+        plan: { id: 0, parameters: {} },
+        config: {},
+        secrets: { password: REDIS_PASSWORD },
+        recoverFrom: { id: cold.id, ...store("redis") },
+      });
+      const second = await waitForState(client, again.id, "synchronized", TIMEOUT);
+      const r2 = await RespClient.connect(Number((second.details as Record<string, unknown>).port));
+      try {
+        await r2.call("AUTH", REDIS_PASSWORD);
+        expect(((await r2.call("KEYS", "*")) as string[]).sort()).toEqual(["after", "before"]);
+      } finally {
+        r2.close();
       }
     } finally {
       c.close();

@@ -29,12 +29,11 @@ import {
 import { BlobStore } from "./blob-store";
 import { restoreEngine } from "./engine-restore";
 import type { EngineManager } from "./index";
+import { type PgBackupInfo, takeBaseBackup, takeColdCopy } from "./pg-backup";
+import { readDump, takeSnapshot } from "./redis-backup";
+import { WalShipper } from "./wal-shipper";
 
 type EnginePlace = NonNullable<ReturnType<EngineManager["place"]>>;
-
-import { type PgBackupInfo, takeBaseBackup } from "./pg-backup";
-import { takeSnapshot } from "./redis-backup";
-import { WalShipper } from "./wal-shipper";
 
 export interface EngineBackupsOptions {
   inner: Backups;
@@ -83,11 +82,10 @@ export class EngineBackups implements Backups {
     if (existing?.state === "deleting") {
       return fail(409, `backup ${req.backupId} is being deleted; take it again once it is gone`);
     }
-    if (!place.live) {
-      return fail(
-        409,
-        `service ${req.msId} has no running server to back up (paused, starting or restoring)`,
-      );
+    // A paused server is copied as it lies (the final backup before a delete must not need it running).
+    const cold = !place.live && this.o.engines.status(req.provider, req.msId)?.spec?.pause === true;
+    if (!place.live && !cold) {
+      return fail(409, `service ${req.msId} has no running server to back up yet (starting or restoring)`);
     }
     const now = this.o.now();
     const record: BackupRecord = {
@@ -122,7 +120,7 @@ export class EngineBackups implements Backups {
     void this.o.tasks.run(async () => {
       const blobs = new BlobStore(settings);
       try {
-        const manifest = await this.upload(req, place, blobs, now);
+        const manifest = await this.upload(req, place, blobs, now, cold);
         const key = manifestKey(settings.location, req.teamId, req.msId, req.backupId);
         await blobs.put(key, JSON.stringify(manifest), {
           onlyNew: true,
@@ -167,6 +165,7 @@ export class EngineBackups implements Backups {
     place: EnginePlace & { kind: { engine: "postgres"; major: number } | { engine: "redis" } },
     blobs: BlobStore,
     startedAt: number,
+    cold: boolean,
   ): Promise<EngineManifest> {
     const loc = blobs.location;
     const parts: EngineManifest["parts"] = [];
@@ -174,11 +173,13 @@ export class EngineBackups implements Backups {
     if (place.kind.engine === "postgres") {
       const tmp = path.join(place.dir, `backup-${req.backupId}.tar.gz`);
       try {
-        postgres = await takeBaseBackup(
-          { dir: place.dir, port: place.port, major: place.kind.major },
-          `landform ${req.backupId}`,
-          tmp,
-        );
+        postgres = cold
+          ? await takeColdCopy(place.dir, tmp)
+          : await takeBaseBackup(
+              { dir: place.dir, port: place.port, major: place.kind.major },
+              `landform ${req.backupId}`,
+              tmp,
+            );
         const body = fs.readFileSync(tmp);
         await blobs.put(partKey(loc, req.teamId, req.msId, req.backupId, "base.tar.gz"), body);
         parts.push({ name: "base.tar.gz", bytes: body.length });
@@ -188,7 +189,8 @@ export class EngineBackups implements Backups {
       // The WAL up to the copy's end must be in the store before the backup counts as taken.
       await this.shipper.flush(place.dir);
     } else {
-      const body = await takeSnapshot(place.dir, place.port);
+      // Redis writes a snapshot when it shuts down (save points are set): a paused server's is current.
+      const body = cold ? readDump(place.dir) : await takeSnapshot(place.dir, place.port);
       await blobs.put(partKey(loc, req.teamId, req.msId, req.backupId, "dump.rdb"), body);
       parts.push({ name: "dump.rdb", bytes: body.length });
     }

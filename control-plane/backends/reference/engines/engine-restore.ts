@@ -79,7 +79,10 @@ export async function restoreEngine(
     if (bin.kind !== "postgres")
       throw new RecoveryError(`PostgreSQL ${place.kind.major} is not installed here`);
     const info = manifest.postgres!;
-    const wal = await readWal(blobs, manifest, target);
+    // A cold copy is consistent as it is: restored by id, it replays only the WAL it carries.
+    if (info.cold && target.kind === "immediate") target = { kind: "end" };
+    const wal =
+      info.cold && target.kind === "end" ? new Map<string, Buffer>() : await readWal(blobs, manifest, target);
     const reached = await restoreCluster({
       dir: place.dir,
       runAs: place.runAs,
@@ -217,7 +220,7 @@ async function readWal(
     const body = await blobs.get(key);
     if (body) out.set(name, await gunzip(body));
   }
-  for (let seg = info.startWal; seg <= info.stopWal; seg = nextSegment(seg)) {
+  for (let seg = info.startWal; !info.cold && seg <= info.stopWal; seg = nextSegment(seg)) {
     if (!out.has(seg)) {
       throw new RecoveryError(
         `WAL segment ${seg} of backup ${m.backupId} is not in the store (${objectUrl(blobs.location, folder)})`,

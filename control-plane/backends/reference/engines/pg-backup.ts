@@ -56,6 +56,11 @@ export interface PgBackupInfo {
   /** Contents of backup_label and tablespace_map, as pg_backup_stop returned them. */
   label: string;
   tablespaceMap: string;
+  /**
+   * A copy of a stopped (paused) server: its WAL is in the copy, there is no
+   * label and no WAL range, and it is consistent as it is.
+   */
+  cold?: boolean;
 }
 
 /** The server settings that archive WAL into the spool; creates the spool folder. */
@@ -166,10 +171,29 @@ export async function switchWal(server: PgServer): Promise<void> {
   });
 }
 
+/**
+ * Copies the data folder of a stopped server, WAL included: a cleanly shut
+ * down cluster needs nothing else. (A paused service is backed up this way, so
+ * the final backup before deleting it does not need a running server.)
+ */
+export async function takeColdCopy(dir: string, outFile: string): Promise<PgBackupInfo> {
+  await tarData(path.join(dir, "pgdata"), outFile, true);
+  return {
+    startLsn: "",
+    stopLsn: "",
+    startWal: "",
+    stopWal: "",
+    timeline: 0,
+    label: "",
+    tablespaceMap: "",
+    cold: true,
+  };
+}
+
 /** The data folder's files (without WAL and run-time state) as tar.gz; tar exit 1 means a file changed while read, which WAL replay repairs. */
-function tarData(pgdata: string, outFile: string): Promise<void> {
+function tarData(pgdata: string, outFile: string, withWal = false): Promise<void> {
   const excluded = [
-    "./pg_wal/*",
+    ...(withWal ? [] : ["./pg_wal/*"]),
     "./postmaster.pid",
     "./postmaster.opts",
     "./pg_replslot/*",
@@ -278,7 +302,7 @@ async function recoverOnce(input: RestoreInput, target: RecoveryTarget): Promise
   ]) {
     fs.mkdirSync(path.join(pgdata, sub), { recursive: true, mode: 0o700 });
   }
-  fs.writeFileSync(path.join(pgdata, "backup_label"), input.info.label);
+  if (input.info.label) fs.writeFileSync(path.join(pgdata, "backup_label"), input.info.label);
   if (input.info.tablespaceMap)
     fs.writeFileSync(path.join(pgdata, "tablespace_map"), input.info.tablespaceMap);
   fs.writeFileSync(path.join(pgdata, "recovery.signal"), "");

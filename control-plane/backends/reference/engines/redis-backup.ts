@@ -50,6 +50,13 @@ export async function takeSnapshot(dir: string, port: number): Promise<Buffer> {
   }
 }
 
+/** The snapshot a stopped server wrote at shutdown. */
+export function readDump(dir: string): Buffer {
+  const file = path.join(dir, "data", "dump.rdb");
+  if (!fs.existsSync(file)) throw new Error("the paused Redis server left no snapshot to back up");
+  return fs.readFileSync(file);
+}
+
 /** Places `snapshot` in a new service's folder so that its first start loads it. */
 export function placeSnapshot(dir: string, runAs: RunAs | null, snapshot: Buffer): void {
   const data = path.join(dir, "data");
