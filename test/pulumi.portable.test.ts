@@ -3,7 +3,8 @@
  * real Pulumi CLI deploys from a project whose `landform` is a copy of this
  * checkout at path A, then the project moves to another folder whose
  * `landform` is the packed package (npm pack) at path B, A is deleted, and refresh, preview and destroy work with nothing rewritten by
- * hand. A state written by the earlier stub (an absolute path in
+ * hand. A program that loads landform by path records that path only as a
+ * fallback. A state written by the earlier stub (an absolute path in
  * `__provider`) still refreshes and is rewritten by its next `pulumi up`.
  *
  * Only the provider's loading is under test, so the control plane runs with
@@ -13,7 +14,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient } from "../sdk";
-import { copyLandform, PulumiProgram, packLandform } from "./support/pulumi";
+import { copyLandform, packLandform } from "./support/landform-copies";
+import { PulumiProgram } from "./support/pulumi";
 import { ServedControlPlane } from "./support/serve";
 
 process.env.LANDFORM_ENGINES = "simulated";
@@ -108,6 +110,32 @@ describe("a stack moves between copies of landform", () => {
 
     await p.run(["destroy", "--yes"]);
     expect(await live("portable-kept")).toBeUndefined();
+  });
+});
+
+describe("a program that loads landform by path, as from a checkout", () => {
+  it("records the path only as a fallback: with it gone, refresh and destroy find the package", async () => {
+    const a = landformCopy();
+    const p = await PulumiProgram.create({ apiUrl: cp.apiUrl, token: TOKEN, landformByPath: a });
+    cleanups.push(() => p.remove());
+    p.declare({ services: { cache: cache("by-path-cache") } });
+    await p.up();
+    for (const text of await providerTexts(p)) {
+      expect(text).toContain(FORMAT);
+      expect(text).toContain(fs.realpathSync(a));
+    }
+
+    // The moved project still loads A by path, but refresh and destroy run the stub in state.
+    await p.relocate(landformCopy("packed"));
+    fs.rmSync(a, { recursive: true, force: true });
+    const service = await live("by-path-cache");
+    await api.managedServices.update(service!.id, { config: { maxmemoryPolicy: "allkeys-lru" } });
+    await p.run(["refresh", "--yes"]);
+    expect((await p.managedServices()).cache?.outputs?.config).toMatchObject({
+      maxmemoryPolicy: "allkeys-lru",
+    });
+    await p.run(["destroy", "--yes"]);
+    expect(await live("by-path-cache")).toBeUndefined();
   });
 });
 

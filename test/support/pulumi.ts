@@ -8,7 +8,7 @@
  * and Landscapes described by a JSON file beside it, so each step of a test
  * changes the stack by rewriting that file (`declare`), as a user edits code.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -36,43 +36,6 @@ let toolsBin: Promise<string> | undefined;
 export function pulumiBinDir(): Promise<string> {
   toolsBin ??= ensureTools({ progress: (t) => process.stderr.write(t) }).then((t) => t.binDir);
   return toolsBin;
-}
-
-/**
- * A copy of this checkout's landform package (package.json and dist/, with
- * its dependencies linked) at a new temporary path, as another clone or an
- * `npm install` has it. Build first: the copy is of dist/.
- */
-export function copyLandform(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-copy-"));
-  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
-  fs.cpSync(path.join(ROOT, "dist"), path.join(dir, "dist"), { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return dir;
-}
-
-/**
- * The package as `npm pack` makes it (scripts off: dist/ is already built),
- * unpacked at a new temporary path with the repository's dependencies linked
- * beside it, as `npm install landform-<version>.tgz` leaves it.
- */
-export function packLandform(): string {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-packed-"));
-  const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", work], {
-    cwd: ROOT,
-    encoding: "utf8",
-  }).trim();
-  const dir = path.join(work, "landform");
-  fs.mkdirSync(dir);
-  execFileSync("tar", [
-    "-xzf",
-    path.join(work, packed.split("\n").pop()!),
-    "-C",
-    dir,
-    "--strip-components=1",
-  ]);
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return dir;
 }
 
 /** The environment every pulumi command of a workspace runs with: offline, file backend, own home. */
@@ -113,6 +76,8 @@ export class PulumiProgram {
     private readonly extraEnv: Record<string, string | undefined>,
     /** A landform copy installed as the program's `landform` package, else the checkout by path. */
     private landform: string | undefined = undefined,
+    /** A landform copy the program loads by its absolute path (no `landform` in node_modules). */
+    private readonly byPath: string | undefined = undefined,
   ) {}
 
   /**
@@ -132,6 +97,8 @@ export class PulumiProgram {
      * a user's does. Default: this checkout's dist/, by path.
      */
     landform?: string;
+    /** A copy of the landform package for the program to load by absolute path, as from a checkout. */
+    landformByPath?: string;
   }): Promise<PulumiProgram> {
     const binDir = await pulumiBinDir();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-pulumi-"));
@@ -147,6 +114,7 @@ export class PulumiProgram {
       options.project ? path.join(dir, `Pulumi.${stack}.yaml`) : undefined,
       options.env ?? {},
       options.landform,
+      options.landformByPath,
     );
     if (!options.project) program.writeProgram();
     await program.run(["stack", "init", program.stack]);
@@ -201,7 +169,9 @@ export class PulumiProgram {
       '{ "name": "landform-test", "private": true }\n',
     );
     this.linkModules();
-    const landform = this.landform ? "landform/pulumi" : path.join(ROOT, "dist", "provider", "pulumi");
+    const landform = this.landform
+      ? "landform/pulumi"
+      : path.join(this.byPath ?? ROOT, "dist", "provider", "pulumi");
     fs.writeFileSync(path.join(this.programDir, "index.js"), programSource(landform));
     this.declare({});
   }
