@@ -31,6 +31,7 @@ import { restoreEngine } from "./engine-restore";
 import type { EngineManager } from "./index";
 import { type PgBackupInfo, takeBaseBackup, takeColdCopy } from "./pg-backup";
 import { readDump, takeSnapshot } from "./redis-backup";
+import { pruneWal } from "./wal-retention";
 import { WalShipper } from "./wal-shipper";
 
 type EnginePlace = NonNullable<ReturnType<EngineManager["place"]>>;
@@ -226,7 +227,20 @@ export class EngineBackups implements Backups {
       const blobs = new BlobStore(settings);
       const folder = `${serviceFolder(settings.location, req.teamId, req.msId)}${req.backupId}/`;
       try {
-        for (const key of await blobs.list(folder)) await blobs.delete(key);
+        const parts = await blobs.list(folder);
+        // No parts: a simulated data set's backup, which has no WAL either.
+        if (parts.length === 0) return;
+        for (const key of parts) await blobs.delete(key);
+        const gone = !this.o.store.get(req.provider, req.msId);
+        const pruned = await pruneWal(blobs, req.teamId, req.msId, req.backupId, gone);
+        if (pruned > 0) {
+          this.o.log({
+            level: "info",
+            msg: "archived WAL no backup needs was deleted",
+            msId: req.msId,
+            segments: pruned,
+          });
+        }
       } catch (err) {
         this.o.log({
           level: "warn",

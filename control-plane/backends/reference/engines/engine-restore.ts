@@ -231,7 +231,7 @@ async function readWal(
 }
 
 /** The segment after `name` on the same timeline (16 MB segments: 256 per log id). */
-function nextSegment(name: string): string {
+export function nextSegment(name: string): string {
   const tli = name.slice(0, 8);
   let log = Number.parseInt(name.slice(8, 16), 16);
   let seg = Number.parseInt(name.slice(16, 24), 16) + 1;
