@@ -31,6 +31,7 @@ const STATE = path.join(ROOT, ".landform");
 const STACK = "local";
 const { startControlPlane } = require(path.join(ROOT, "dist", "control-plane", "app.js"));
 const { ensureTools } = require(path.join(ROOT, "dist", "cli", "tools.js"));
+const { TokenTable } = require(path.join(ROOT, "dist", "control-plane", "api", "auth.js"));
 
 /**
  * One line per service of the stack outputs: its name and the command line
@@ -97,14 +98,21 @@ async function startBackupStore(bin) {
 async function main() {
   fs.mkdirSync(STATE, { recursive: true, mode: 0o700 });
 
+  // The development token for team 1, kept in .landform so it can be printed at every start
+  // (the control plane's own development token is shown only when it is made).
+  const token = kept("dev-token", () => `lf_dev_${crypto.randomBytes(18).toString("base64url")}`);
+  const tokens = new TokenTable();
+  tokens.add(token, { teams: new Set([1]), admin: false }, "the development token (.landform/dev-token)");
   const cp = await startControlPlane({
     dataDir: path.join(STATE, "control-plane"),
     port: Number(process.env.PORT ?? 8080),
+    tokens,
     log: (/** @type {Record<string, unknown>} */ rec) => {
-      if (rec.level === "error") process.stderr.write(`${JSON.stringify(rec)}\n`);
+      // Errors, and the warning that an engine is missing here (its services are then simulated).
+      if (rec.level === "error" || String(rec.msg).startsWith("engine missing"))
+        process.stderr.write(`${JSON.stringify(rec)}\n`);
     },
   });
-  const token = /** @type {string} */ ([...cp.tokens.keys()][0]);
   say(`control plane: ${cp.url} (data in .landform/control-plane)`);
 
   // The Pulumi CLI and the S3-compatible backup store, built once into the tools cache.
