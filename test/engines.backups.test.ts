@@ -272,6 +272,42 @@ describe("postgresql 15: base backups, archived WAL, restore by id and to a poin
   });
 });
 
+describe("postgresql 14: the older backup functions (pg_start_backup, pg_stop_backup)", () => {
+  it("backs up and restores to a point in time", async () => {
+    const created = await client.managedServices.create({
+      ...pgRequest("pg14-backed-up", {
+        backups: { enabled: true, intervalH: 24, deleteRetentionDays: 7, ...store("pg14") },
+      }),
+      provider: { name: "postgresql", version: "14" },
+    });
+    const source = await waitForState(client, created.id, "synchronized", TIMEOUT);
+    expect((source.details as Record<string, unknown>).serverVersion).toMatch(/^14\./);
+    const db = await pgConnect(source.details as Record<string, unknown>, USER, PASSWORD);
+    let middle = "";
+    try {
+      await db.query("CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL)");
+      await insert(db, "x1");
+      await backUp(source.id);
+      await insert(db, "x2");
+      await pause(50);
+      middle = new Date().toISOString();
+      await pause(50);
+      await insert(db, "y1");
+    } finally {
+      await db.end();
+    }
+    const restored = await client.managedServices.create({
+      ...pgRequest("pg14-point-in-time", {
+        recoverFrom: { msId: source.id, time: middle, ...store("pg14") },
+      }),
+      provider: { name: "postgresql", version: "14" },
+    });
+    const ready = await waitForState(client, restored.id, "synchronized", TIMEOUT);
+    expect((ready.details as Record<string, unknown>).serverVersion).toMatch(/^14\./);
+    expect(await items(ready)).toEqual(["x1", "x2"]);
+  });
+});
+
 describe("redis: RDB snapshots", () => {
   it("restores a new Redis from a backup id with the keys of that snapshot", async () => {
     const created = await client.managedServices.create({

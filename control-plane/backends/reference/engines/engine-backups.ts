@@ -29,7 +29,7 @@ import {
 import { BlobStore } from "./blob-store";
 import { restoreEngine } from "./engine-restore";
 import type { EngineManager } from "./index";
-import { type PgBackupInfo, takeBaseBackup, takeColdCopy } from "./pg-backup";
+import { type PgBackupInfo, stopRecoveries, takeBaseBackup, takeColdCopy } from "./pg-backup";
 import { readDump, takeSnapshot } from "./redis-backup";
 import { pruneWal } from "./wal-retention";
 import { WalShipper } from "./wal-shipper";
@@ -56,8 +56,9 @@ export class EngineBackups implements Backups {
     this.shipper.start();
   }
 
-  close(): Promise<void> {
-    return this.shipper.close();
+  async close(): Promise<void> {
+    await stopRecoveries();
+    await this.shipper.close();
   }
 
   async take(req: BackupRequest): Promise<BackupAnswer> {

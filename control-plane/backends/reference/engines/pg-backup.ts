@@ -20,7 +20,7 @@
  *   role a password of the new service; then it stops, and the engine starts
  *   it like any other.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -348,9 +348,11 @@ async function recoverOnce(input: RestoreInput, target: RecoveryTarget): Promise
     logFile,
     runAs,
   });
+  recoveries.add(child);
   let exited = false;
   child.once("exit", () => {
     exited = true;
+    recoveries.delete(child);
   });
   child.once("error", () => {
     exited = true;
@@ -380,6 +382,14 @@ async function recoverOnce(input: RestoreInput, target: RecoveryTarget): Promise
       ...(target.kind === "time" ? { time: new Date(target.time).toISOString() } : {}),
     }),
   );
+}
+
+/** Recovery runs in flight, so a shutdown of the backend leaves none behind. */
+const recoveries = new Set<ChildProcess>();
+
+/** Stops every recovery run in flight (their restores then fail). */
+export async function stopRecoveries(): Promise<void> {
+  await Promise.allSettled([...recoveries].map((c) => stopChild(c, "SIGINT", 15_000)));
 }
 
 async function withSocket<T>(socketDir: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
