@@ -65,7 +65,10 @@ export class EngineBackups implements Backups {
     const found = this.o.engines.place(req.provider, req.msId);
     if (!found) return this.o.inner.take(req);
     const kind = found.kind;
-    if (kind.engine === "s3") return fail(501, `provider ${req.provider} has no backups of its buckets`);
+    // Only PostgreSQL and Redis servers are backed up here; other engines (s3 buckets, ...) have none.
+    if (kind.engine !== "postgres" && kind.engine !== "redis") {
+      return fail(501, `provider ${req.provider} has no backups of its ${kind.engine} servers`);
+    }
     const place = { ...found, kind };
     const service = this.o.store.get(req.provider, req.msId);
     if (!service) return fail(404, `service ${req.msId} not found`);

@@ -46,12 +46,17 @@ export async function restoreEngine(
     manifest = await byId(deps, blobs, req, source.backupId, source.msId);
     target = { kind: "immediate" };
   } else {
+    const owner = deps.store.get(req.provider, source.msId);
+    if (owner && owner.teamId !== req.teamId)
+      throw new RecoveryError(`service ${source.msId} belongs to another team`);
     await archiveUpTo(deps, req.provider, source.msId);
     manifest = await newestBefore(blobs, req, source.msId, source.time);
     target = { kind: "time", time: source.time };
   }
   const engine = place.kind.engine;
-  if (engine === "s3") throw new RecoveryError("buckets have no backups to recover from");
+  if (engine !== "postgres" && engine !== "redis") {
+    throw new RecoveryError(`${engine} servers have no backups to recover from`);
+  }
   if (manifest.engine !== engine) {
     throw new RecoveryError(`backup ${manifest.backupId} is of a ${manifest.engine} server, not ${engine}`);
   }
