@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ENGINE_BACKUP_FORMAT, manifestKey, parseManifest, partKey, walFolder } from "./backup-layout";
 import { nextSegment } from "./engine-restore";
-import { pgTimestamp } from "./pg-backup";
+import { pgTimestamp } from "./pg-restore";
 
 const loc = { endpoint: "http://127.0.0.1:9", region: "us-east-1", bucket: "b", prefix: "p" };
 

@@ -29,7 +29,8 @@ import {
 import { BlobStore } from "./blob-store";
 import { restoreEngine } from "./engine-restore";
 import type { EngineManager } from "./index";
-import { type PgBackupInfo, stopRecoveries, takeBaseBackup, takeColdCopy } from "./pg-backup";
+import { type PgBackupInfo, takeBaseBackup, takeColdCopy } from "./pg-backup";
+import { stopRecoveries } from "./pg-restore";
 import { readDump, takeSnapshot } from "./redis-backup";
 import { pruneWal } from "./wal-retention";
 import { WalShipper } from "./wal-shipper";

@@ -16,7 +16,8 @@ import type { BlobStore } from "./blob-store";
 import { findPostgres } from "./finder";
 import type { EngineManager } from "./index";
 import { giveTo, makeReachable } from "./os-user";
-import { type RecoveryTarget, restoreCluster, switchWal } from "./pg-backup";
+import { switchWal } from "./pg-backup";
+import { type RecoveryTarget, restoreCluster } from "./pg-restore";
 import { placeSnapshot } from "./redis-backup";
 import type { WalShipper } from "./wal-shipper";
 
