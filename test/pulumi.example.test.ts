@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient } from "../sdk";
+import { processesUnder } from "./support/engines";
 import { PulumiProgram } from "./support/pulumi";
 import { type S3Server, startS3Server } from "./support/s3";
 import { ROOT, ServedControlPlane } from "./support/serve";
@@ -79,7 +80,10 @@ beforeAll(async () => {
 afterAll(async () => {
   pulumi?.remove();
   await api?.close();
+  const dataDir = cp?.dataDir;
   await Promise.all([cp?.close(), s3?.close()]);
+  // The servers behind the stack's services stopped with landform serve.
+  if (dataDir) expect(processesUnder(dataDir)).toEqual([]);
 });
 
 describe("the example stack", () => {
