@@ -377,6 +377,13 @@ describe("redis: RDB snapshots", () => {
       } finally {
         r2.close();
       }
+      for (const id of [source.id, restored.id, again.id]) {
+        const events = JSON.stringify(await client.managedServices.events(id));
+        expect(events).not.toContain(REDIS_PASSWORD);
+        expect(events).not.toContain(s3.secretKey);
+      }
+      expect(cp.output).not.toContain(REDIS_PASSWORD);
+      expect(cp.output).not.toContain(s3.secretKey);
     } finally {
       c.close();
     }
