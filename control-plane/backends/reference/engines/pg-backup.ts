@@ -62,7 +62,13 @@ export function archiveSettings(dir: string, runAs: RunAs | null): string[] {
   const command =
     `if [ -f "${spool}/%f" ]; then cmp -s "%p" "${spool}/%f"; ` +
     `else cp "%p" "${spool}/%f.part" && mv "${spool}/%f.part" "${spool}/%f"; fi`;
-  return ["wal_level = 'replica'", "archive_mode = 'on'", `archive_command = '${command}'`];
+  return [
+    "wal_level = 'replica'",
+    "archive_mode = 'on'",
+    `archive_command = '${command}'`,
+    // A segment that is not full is still archived after 5 minutes of activity: what a lost server can lose at most.
+    "archive_timeout = '300s'",
+  ];
 }
 
 /** Whether the folder holds a cluster restored from a backup, not yet started by the engine. */
