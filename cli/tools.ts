@@ -536,6 +536,75 @@ export async function ensureVersitygw(opts: ToolsOptions = {}): Promise<string> 
   return buildVersitygw({ env, progress }, layout(opts, env));
 }
 
+// ---------------------------------------------------------------------------
+// FerretDB (the reference backends' ferretdb engine)
+
+/** FerretDB v1 (Apache-2.0): MongoDB wire protocol over SQLite, one server per ferretdb service. */
+export const FERRETDB_VERSION = "v1.24.2";
+const FERRETDB_MODULE = "github.com/FerretDB/FerretDB";
+
+/** `<root>/ferretdb-v1.24.2-<hash of tools/ferretdb>/ferretdb`, built or not. */
+export function ferretdbPath(opts: ToolsOptions = {}): string {
+  const env = opts.env ?? process.env;
+  const root = opts.cacheRoot ? path.resolve(opts.cacheRoot) : toolsCacheRoot(env);
+  const src = realpathOrSelf(
+    path.join(opts.sourceDir ? path.resolve(opts.sourceDir) : path.join(packageRoot(), "tools"), "ferretdb"),
+  );
+  return path.join(root, `ferretdb-${FERRETDB_VERSION}-${hashSources(src)}`, "ferretdb");
+}
+
+/**
+ * Builds FerretDB into the tools cache if it is not there; returns its path.
+ * The module as the proxy serves it lacks build/version/version.txt, which
+ * its own build generates from git (and without which the binary refuses to
+ * start); so the build gets a module cache of its own (seeded from the
+ * machine's), and that file, holding the version, is written into it.
+ */
+export async function ensureFerretdb(opts: ToolsOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const progress = opts.progress ?? ((t: string) => void process.stderr.write(t));
+  const built = ferretdbPath(opts);
+  if (isRegularFile(built)) return built;
+  const dir = path.dirname(built);
+  const src = path.join(
+    opts.sourceDir ? path.resolve(opts.sourceDir) : path.join(packageRoot(), "tools"),
+    "ferretdb",
+  );
+  fs.mkdirSync(dir, { recursive: true });
+  await withLock(dir, progress, async () => {
+    if (isRegularFile(built)) return;
+    const ctx: BuildContext = { env, progress };
+    const go = requireGo(ctx, "ferretdb");
+    const shared = (await run(go, ["env", "GOMODCACHE"], { env })).stdout.trim();
+    const seeded = shared && fs.existsSync(path.join(shared, "cache", "download"));
+    const buildEnv: NodeJS.ProcessEnv = {
+      ...env,
+      GOMODCACHE: path.join(dir, "gomod"),
+      GOFLAGS: "-modcacherw",
+      ...(seeded
+        ? {
+            GOPROXY: `file://${path.join(shared, "cache", "download")},${env.GOPROXY || "https://proxy.golang.org,direct"}`,
+          }
+        : {}),
+    };
+    progress(
+      `building ferretdb ${FERRETDB_VERSION} from the Go module proxy (first time, two minutes or more)…\n`,
+    );
+    const download = await run(go, ["mod", "download", FERRETDB_MODULE], { env: buildEnv, cwd: src });
+    if (download.code !== 0)
+      throw new ToolsError(`go mod download ${FERRETDB_MODULE} failed:\n${download.stderr}`);
+    const moduleDir = (
+      await run(go, ["list", "-m", "-f", "{{.Dir}}", FERRETDB_MODULE], { env: buildEnv, cwd: src })
+    ).stdout.trim();
+    if (!moduleDir) throw new ToolsError(`cannot find ${FERRETDB_MODULE} in ${buildEnv.GOMODCACHE}`);
+    fs.writeFileSync(path.join(moduleDir, "build", "version", "version.txt"), `${FERRETDB_VERSION}\n`);
+    await goBuild({ env: buildEnv, progress }, src, `${FERRETDB_MODULE}/cmd/ferretdb`, built, "-s -w");
+    // The private module cache is only needed for this build (hundreds of MB).
+    fs.rmSync(buildEnv.GOMODCACHE!, { recursive: true, force: true });
+  });
+  return built;
+}
+
 /**
  * Makes sure the bin directory holds every tool, building what is missing.
  * Safe to call from several processes at once (they take turns).
@@ -643,7 +712,7 @@ function formatStatus(binDir: string, tools: ToolStatus[]): string {
   return `${binDir}\n${lines.join("\n")}\n`;
 }
 
-const USAGE = `usage: landform tools [--path | --check | --terraform-config]
+const USAGE = `usage: landform tools [--path | --check | --terraform-config | --ferretdb]
 
 Provides the pulumi CLI (${PULUMI_VERSION}), its Node.js language host and
 dynamic provider launcher, terraform (>= ${TERRAFORM_MIN_VERSION.join(".")}) and versitygw
@@ -657,6 +726,8 @@ directory, building what PATH lacks from the Go module proxy.
              ensure every tool, then print only the path of the Terraform CLI
              configuration that installs landform's provider offline
              (export TF_CLI_CONFIG_FILE="$(landform tools --terraform-config)")
+  --ferretdb build only FerretDB (${FERRETDB_VERSION}), the server of the reference
+             backends' ferretdb services, if the cache lacks it; print its path
 
 Cache: $LANDFORM_TOOLS_DIR, else \${XDG_CACHE_HOME:-$HOME/.cache}/landform/tools.
 `;
@@ -667,7 +738,7 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const modes = ["--path", "--check", "--terraform-config"];
+  const modes = ["--path", "--check", "--terraform-config", "--ferretdb"];
   const unknown = argv.filter((a) => !modes.includes(a));
   if (unknown.length > 0 || modes.filter((m) => flags.has(m)).length > 1) {
     process.stderr.write(
@@ -676,6 +747,11 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // Apart from the others: it is a server for the reference backends, and its build is the slowest.
+    if (flags.has("--ferretdb")) {
+      process.stdout.write(`${await ensureFerretdb()}\n`);
+      return 0;
+    }
     if (flags.has("--check")) {
       const { binDir, tools } = await checkTools();
       process.stdout.write(formatStatus(binDir, tools));

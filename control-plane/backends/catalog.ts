@@ -15,9 +15,9 @@
  * `x-update-constraint`, which says how a value may change after create (see
  * UPDATE_CONSTRAINTS). Details schemas carry EXTENSIONS of the reference
  * backends: `phase` (what the backend is doing); for services that run a real
- * server (postgres, postgresql, redis, s3; see ./reference/engines)
- * `serverVersion` and `restarts`; for simulated ones (babelfish, ferretdb,
- * virtual-k8s, and any whose engine is missing) `simulated: true` and
+ * server (postgres, postgresql, redis, s3, ferretdb; see
+ * ./reference/engines) `serverVersion` and `restarts`; for simulated ones
+ * (babelfish, virtual-k8s, and any whose engine is missing) `simulated: true` and
  * `dataUrl` (the key-value data set that stands in for a server's data).
  *
  * `postgresql` has one endpoint per version (`/api/v1/postgresql/v15`): the

@@ -91,6 +91,12 @@ const engineConnections: Record<
     dsn: `postgresql://${ENGINE_HOST}:${port}/postgres`,
   }),
   redis: (port) => ({ hostname: ENGINE_HOST, port, dsn: `redis://${ENGINE_HOST}:${port}` }),
+  // The admin user and database, as the core catalog's dsn says; no password.
+  ferretdb: (port) => ({
+    hostname: ENGINE_HOST,
+    port,
+    dsn: `mongodb://postgres@${ENGINE_HOST}:${port}/admin`,
+  }),
   // The core catalog's details are `url` and `userId`; endpoint, bucket and region are extensions.
   s3: (_port, c, e) => ({
     url: e.endpoint ?? "",

@@ -5,7 +5,9 @@
  *
  * - `postgres` v1 (its `config.version` picks the major) and `postgresql`
  *   v14 to v17 (the endpoint's version picks it) run PostgreSQL; `redis`
- *   runs Redis. Every other provider, and these when their binary is missing
+ *   runs Redis; `ferretdb` runs FerretDB (./ferretdb.ts); `s3` is a user and
+ *   bucket on the backend's one S3 server (./s3.ts). Every other provider,
+ *   and these when their binary is missing
  *   here, stay simulated (see ../providers.ts): `startReferenceBackends`
  *   warns once naming what is missing and how to get it.
  * - A service is engine-backed when its folder `engines/<provider>/<id>`
@@ -20,6 +22,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Values } from "../lifecycle";
 import type { Driver, Target } from "./driver";
+import { FerretdbDriver, findFerretdb } from "./ferretdb";
 import { findPostgres, findRedis, type MissingEngine, POSTGRES_MAJORS } from "./finder";
 import { engineUser, makeReachable, type RunAs } from "./os-user";
 import { type Credentials, PostgresDriver } from "./postgres";
@@ -31,7 +34,11 @@ import { type EngineStatus, ServiceEngine } from "./service-engine";
 export type { EngineStatus } from "./service-engine";
 
 /** Which engine a service runs on. */
-export type EngineKind = { engine: "postgres"; major: number } | { engine: "redis" } | { engine: "s3" };
+export type EngineKind =
+  | { engine: "postgres"; major: number }
+  | { engine: "redis" }
+  | { engine: "s3" }
+  | { engine: "ferretdb" };
 
 export interface EngineManagerOptions {
   /** False: every service is simulated. */
@@ -57,6 +64,8 @@ export function engineKind(
   providerVersion: string | undefined,
 ): EngineKind | undefined {
   if (provider === "redis") return { engine: "redis" };
+  // FerretDB on SQLite in the service's folder (./ferretdb.ts).
+  if (provider === "ferretdb") return { engine: "ferretdb" };
   // A bucket and a user on the backend's S3 server (./s3.ts), not a server per service.
   if (provider === "s3") return { engine: "s3" };
   if (provider === "postgres") {
@@ -122,6 +131,8 @@ export class EngineManager {
     }
     const redis = findRedis();
     if (redis.kind === "missing") out.push(redis);
+    const ferretdb = findFerretdb();
+    if (ferretdb.kind === "missing") out.push(ferretdb);
     const s3 = findGateway();
     if (s3.kind === "missing") out.push(s3);
     return out;
@@ -317,7 +328,7 @@ export class EngineManager {
     const driver = this.driver(provider, kind);
     if (!driver) {
       throw new Error(
-        `${kind.engine === "redis" ? "Redis" : `PostgreSQL ${kind.major}`} is not installed on this machine`,
+        `${kind.engine === "postgres" ? `PostgreSQL ${kind.major}` : kind.engine === "redis" ? "Redis" : "FerretDB"} is not installed on this machine`,
       );
     }
     this.runAs ??= engineUser();
@@ -376,6 +387,10 @@ export class EngineManager {
 
   private driver(provider: string, kind: EngineKind): Driver | undefined {
     if (kind.engine === "s3") return undefined;
+    if (kind.engine === "ferretdb") {
+      const bin = findFerretdb();
+      return bin.kind === "ferretdb" ? new FerretdbDriver(bin) : undefined;
+    }
     if (kind.engine === "redis") {
       const bin = findRedis();
       return bin.kind === "redis" ? new RedisDriver(bin) : undefined;
