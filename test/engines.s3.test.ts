@@ -6,6 +6,7 @@
  * with the AWS SDK using only what the API returned and the secrets sent.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   GetObjectCommand,
@@ -252,6 +253,47 @@ describe("providers without an engine here", () => {
       expect(JSON.stringify(synced.details)).not.toContain("super-pw-Qe48-estuary");
       await client.managedServices.delete(id);
       await waitForDeleted(client, id, TIMEOUT);
+    }
+  });
+});
+
+describe("without an S3 server to use", () => {
+  it("warns at start naming how to get one, and s3 services are simulated", async () => {
+    // An empty tools cache and no versitygw on PATH: nothing to start.
+    const tools = fs.mkdtempSync(path.join(os.tmpdir(), "landform-no-tools-"));
+    const saved = { tools: process.env.LANDFORM_TOOLS_DIR, path: process.env.PATH };
+    process.env.LANDFORM_TOOLS_DIR = tools;
+    process.env.PATH = (process.env.PATH ?? "")
+      .split(path.delimiter)
+      .filter((d) => !fs.existsSync(path.join(d, "versitygw")))
+      .join(path.delimiter);
+    let bare: ServedControlPlane | undefined;
+    let c: CodesphereClient | undefined;
+    try {
+      bare = await ServedControlPlane.start({ tokens: ["bare-token=1"] });
+    } finally {
+      process.env.LANDFORM_TOOLS_DIR = saved.tools;
+      process.env.PATH = saved.path;
+      if (saved.tools === undefined) delete process.env.LANDFORM_TOOLS_DIR;
+    }
+    try {
+      await bare.waitForOutput(/engine missing: its services are simulated.*versitygw.*landform tools/);
+      c = new CodesphereClient({ baseUrl: bare.apiUrl, token: "bare-token", maxRetries: 2 });
+      const { accessKey, secretKey } = credentials("S");
+      const created = await c.managedServices.create({
+        teamId: 1,
+        name: "no-server",
+        provider: { name: "s3", version: "v1" },
+        plan: { id: 0, parameters: {} },
+        config: { accessKey, initialBucketName: `landform-sim-${suffix}` },
+        secrets: { secretKey },
+      });
+      const synced = await waitForState(c, created.id, "synchronized", TIMEOUT);
+      expect(synced.details).toMatchObject({ simulated: true, userId: accessKey });
+    } finally {
+      await c?.close();
+      await bare.close();
+      fs.rmSync(tools, { recursive: true, force: true });
     }
   });
 });
