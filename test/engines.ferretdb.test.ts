@@ -10,9 +10,9 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureFerretdb } from "../cli/tools";
+import { MongoWire } from "../control-plane/backends/reference/engines/mongo-wire";
 import { CodesphereClient, waitForDeleted, waitForState } from "../sdk";
 import { engineDir, eventually, portOpen, processesUnder } from "./support/engines";
-import { MongoWire } from "./support/mongo-wire";
 import { ServedControlPlane } from "./support/serve";
 
 const PASSWORD = "ferret-pw-Jt83-lagoon";
@@ -114,6 +114,46 @@ describe("ferretdb: a real MongoDB-compatible server per service", () => {
     }
     // The setup file with the password was removed after the first start.
     expect(fs.existsSync(`${engineDir(cp.dataDir, "ferretdb", id)}/setup.env`)).toBe(false);
+  });
+
+  it("changes the password in place: the old one is refused, the new one works", async () => {
+    const rotated = "ferret-pw-Rr52-harbour";
+    await client.managedServices.update(id, { secrets: { superuserPassword: rotated } });
+    await waitForState(client, id, "synchronized", TIMEOUT);
+    const old = await MongoWire.connect(port);
+    try {
+      await expect(old.login("postgres", PASSWORD)).rejects.toThrow(/Authentication failed/);
+    } finally {
+      old.close();
+    }
+    const c = await MongoWire.connect(port);
+    try {
+      await c.login("postgres", rotated);
+      const found = await c.command("shop", { find: "items", filter: { sku: "kettle" } });
+      expect((found.cursor as { firstBatch: unknown[] }).firstBatch).toHaveLength(1);
+    } finally {
+      c.close();
+    }
+    expect(cp.output).not.toContain(rotated);
+  });
+
+  it("comes back with its documents after landform serve is killed and started again", async () => {
+    // Killed, landform serve leaves the server running; the next start stops it (pid file) and starts it anew.
+    await cp.restart("SIGKILL");
+    await client.close();
+    client = new CodesphereClient({ baseUrl: cp.apiUrl, token: "fdb-token", maxRetries: 2 });
+    const c = await eventually(async () => {
+      const conn = await MongoWire.connect(port);
+      await conn.login("postgres", "ferret-pw-Rr52-harbour");
+      return conn;
+    });
+    try {
+      const found = await c.command("shop", { find: "items", filter: {} });
+      expect((found.cursor as { firstBatch: unknown[] }).firstBatch).toHaveLength(2);
+    } finally {
+      c.close();
+    }
+    await waitForState(client, id, "synchronized", TIMEOUT);
   });
 
   it("deletes the server: the port closes and the data folder goes", async () => {

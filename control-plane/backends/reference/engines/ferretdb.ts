@@ -3,17 +3,21 @@
  * MongoDB wire protocol on its own 127.0.0.1 port, its documents in SQLite
  * files in the service folder (so they survive pause, resume and restarts).
  *
- * Authentication is FerretDB's own SCRAM users ("new authentication"): the
- * first start creates the user `postgres` in `admin` with the service's
+ * Authentication is FerretDB's own SCRAM users ("new authentication"). The
+ * first start creates the backend's own user `landform_admin` with a
+ * generated password kept in the folder (0600), handed to the server in its
+ * environment through a 0600 file the start script reads and that is
+ * removed once the server runs (never on a command line). The backend then
+ * logs in as that user and creates `postgres` in `admin` with the service's
  * `superuserPassword` (the core catalog's only secret; its dsn names "the
- * admin user and admin database"). The password reaches the server in its
- * environment through a 0600 file the start script reads, removed once the
- * server has started with it, never on a command line.
+ * admin user and admin database"); a new password is set with updateUser,
+ * so a rotation never locks the backend out.
  *
  * The binary: `ferretdb` on PATH, or the one `landform tools`
  * (cli/tools.ts ensureFerretdb) built into its cache.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -21,13 +25,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ferretdbPath } from "../../../../cli/tools";
 import type { Applied, Driver, Place, Target } from "./driver";
 import type { MissingEngine } from "./finder";
+import { MongoWire } from "./mongo-wire";
 import { giveTo, makeReachable, type RunAs } from "./os-user";
 import { hashSecrets } from "./postgres";
 import { tail } from "./process";
 
 /** The user the service's superuserPassword belongs to. */
 export const FERRETDB_USER = "postgres";
+/** The backend's own user, which creates and updates FERRETDB_USER. */
+export const FERRETDB_ADMIN = "landform_admin";
 const SETUP_FILE = "setup.env";
+const ADMIN_SECRET_FILE = "admin.secret";
 
 export interface FerretdbBinary {
   kind: "ferretdb";
@@ -90,17 +98,19 @@ export class FerretdbDriver implements Driver {
     return path.join(dir, "server.log");
   }
 
-  async initialize(place: Place, target: Target): Promise<void> {
+  async initialize(place: Place, _target: Target): Promise<void> {
     for (const sub of ["data", "state"]) {
       const dir = path.join(place.dir, sub);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       giveTo(place.runAs, dir);
     }
-    // Read by the first start only: FerretDB creates the user when its storage is new.
+    const adminPassword = randomBytes(24).toString("base64url");
+    fs.writeFileSync(path.join(place.dir, ADMIN_SECRET_FILE), adminPassword, { mode: 0o600 });
+    // Read by the first start only: FerretDB creates the setup user when its storage is new.
     const file = path.join(place.dir, SETUP_FILE);
     const lines = [
-      `FERRETDB_SETUP_USERNAME=${shellQuote(FERRETDB_USER)}`,
-      `FERRETDB_SETUP_PASSWORD=${shellQuote(String(target.secrets.superuserPassword ?? ""))}`,
+      `FERRETDB_SETUP_USERNAME=${FERRETDB_ADMIN}`,
+      `FERRETDB_SETUP_PASSWORD=${shellQuote(adminPassword)}`,
       `FERRETDB_SETUP_DATABASE=admin`,
     ];
     fs.writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
@@ -173,13 +183,24 @@ export class FerretdbDriver implements Driver {
     target: Target,
     previous: Applied | undefined,
   ): Promise<{ applied: Applied; restart: boolean }> {
-    // The server has started with the setup values: the user exists, the file has done its work.
+    // The server has started with the setup values: the admin user exists, the file has done its work.
     fs.rmSync(path.join(place.dir, SETUP_FILE), { force: true });
     const secretsHash = hashSecrets(target.secrets);
-    if (previous && previous.secretsHash !== secretsHash) {
-      throw new Error(
-        "secrets.superuserPassword: this engine cannot change the password of a running FerretDB yet; the old one still applies",
-      );
+    if (previous?.secretsHash !== secretsHash) {
+      const pwd = String(target.secrets.superuserPassword ?? "");
+      const c = await MongoWire.connect(place.port);
+      try {
+        await c.login(FERRETDB_ADMIN, fs.readFileSync(path.join(place.dir, ADMIN_SECRET_FILE), "utf8"));
+        let answer = await c.command("admin", { createUser: FERRETDB_USER, pwd, roles: [] });
+        // Made by a converge cut short, or there since before a rotation: set the password instead.
+        if (answer.ok !== 1 && answer.code === 51003) {
+          answer = await c.command("admin", { updateUser: FERRETDB_USER, pwd });
+        }
+        if (answer.ok !== 1)
+          throw new Error(`FerretDB refused to set the user's password: ${String(answer.errmsg)}`);
+      } finally {
+        c.close();
+      }
     }
     return { applied: { secretsHash, settings: {} }, restart: false };
   }

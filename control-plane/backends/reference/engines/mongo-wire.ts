@@ -1,8 +1,9 @@
 /**
  * Just enough of the MongoDB wire protocol to talk to a MongoDB-compatible
  * server without a driver: BSON for the types commands use, OP_MSG over
- * node:net, and SCRAM-SHA-256 authentication (RFC 5802/7677), so a test can
- * say `hello`, log in and insert and find documents.
+ * node:net, and SCRAM-SHA-256 authentication (RFC 5802/7677). The FerretDB
+ * engine manages its users with it (./ferretdb.ts); the tests say `hello`,
+ * log in, insert and find with it.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
 import net from "node:net";
