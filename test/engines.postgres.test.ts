@@ -176,8 +176,8 @@ describe("postgres v1: config.version picks the major", () => {
       await db.query("CREATE TABLE items (name text)");
       await db.query("INSERT INTO items VALUES ('one'), ('two')");
       expect((await db.query("SELECT count(*)::int AS n FROM items")).rows[0].n).toBe(2);
-      // The plan's memory (Small: 1024 MiB) sizes the server: a quarter as shared_buffers.
-      expect((await db.query("SHOW shared_buffers")).rows[0].shared_buffers).toBe("256MB");
+      // The plan's memory (Small: 512 MiB in the core catalog) sizes the server: a quarter as shared_buffers.
+      expect((await db.query("SHOW shared_buffers")).rows[0].shared_buffers).toBe("128MB");
     } finally {
       await db.end();
     }
