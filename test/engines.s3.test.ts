@@ -5,7 +5,9 @@
  * and fails if it cannot), and owns its bucket. Objects are put and read
  * with the AWS SDK using only what the API returned and the secrets sent.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -294,6 +296,86 @@ describe("without an S3 server to use", () => {
       await c?.close();
       await bare.close();
       fs.rmSync(tools, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("with a running S3 server named by LANDFORM_S3_ENDPOINT", () => {
+  it("makes the users and buckets there, and starts no server of its own", async () => {
+    const bin = await ensureVersitygw();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "landform-ext-s3-"));
+    fs.mkdirSync(path.join(dir, "iam"));
+    fs.mkdirSync(path.join(dir, "buckets"));
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const root = { access: "externalroot", secret: "external-root-secret-Kd42" };
+    const gateway = spawn(
+      bin,
+      [
+        "--port",
+        `127.0.0.1:${port}`,
+        "--iam-dir",
+        path.join(dir, "iam"),
+        "--iam-cache-disable",
+        "--quiet",
+      ].concat(["posix", path.join(dir, "buckets")]),
+      {
+        env: { ...process.env, ROOT_ACCESS_KEY_ID: root.access, ROOT_SECRET_ACCESS_KEY: root.secret },
+        stdio: "ignore",
+      },
+    );
+    const endpoint = `http://127.0.0.1:${port}`;
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      LANDFORM_S3_ENDPOINT: endpoint,
+      LANDFORM_S3_ACCESS_KEY: root.access,
+      LANDFORM_S3_SECRET_KEY: root.secret,
+    });
+    let ext: ServedControlPlane | undefined;
+    let c: CodesphereClient | undefined;
+    try {
+      ext = await ServedControlPlane.start({ tokens: ["ext-token=1"] });
+    } finally {
+      for (const k of ["LANDFORM_S3_ENDPOINT", "LANDFORM_S3_ACCESS_KEY", "LANDFORM_S3_SECRET_KEY"]) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+    try {
+      await eventually(() => fetch(endpoint).then(() => undefined));
+      c = new CodesphereClient({ baseUrl: ext.apiUrl, token: "ext-token", maxRetries: 2 });
+      const { accessKey, secretKey } = credentials("E");
+      const bucket = `landform-ext-${suffix}`;
+      const created = await c.managedServices.create({
+        teamId: 1,
+        name: "external-bucket",
+        provider: { name: "s3", version: "v1" },
+        plan: { id: 0, parameters: {} },
+        config: { accessKey, initialBucketName: bucket },
+        secrets: { secretKey },
+      });
+      const synced = await waitForState(c, created.id, "synchronized", TIMEOUT);
+      const details = synced.details as Record<string, unknown>;
+      expect(details).toMatchObject({ url: endpoint, bucket, ready: true });
+      const s3 = s3For(details, accessKey, secretKey);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "k", Body: "external" }));
+      expect(await text(s3, bucket, "k")).toBe("external");
+      // The bucket is a folder of that server's data, and the backend started no S3 server of its own.
+      expect(fs.existsSync(path.join(dir, "buckets", bucket))).toBe(true);
+      expect(fs.existsSync(path.join(ext.dataDir, "s3-gateway"))).toBe(false);
+      await c.managedServices.delete(created.id);
+      await waitForDeleted(c, created.id, TIMEOUT);
+      await eventually(async () => expect(fs.existsSync(path.join(dir, "buckets", bucket))).toBe(false));
+    } finally {
+      await c?.close();
+      await ext.close();
+      gateway.kill("SIGTERM");
+      await new Promise((r) => gateway.once("exit", r));
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
