@@ -315,6 +315,8 @@ export class Reconciler {
   }
 
   private poll(r: ServiceRecord): void {
+    // The backend answered: backoff counts failures in a row, not a service's failures over its life.
+    r.failures = 0;
     const n = this.polls.get(r.id) ?? 0;
     this.polls.set(r.id, n + 1);
     const delay = Math.min(POLL_MIN_MS * 2 ** n, POLL_MAX_MS);
