@@ -13,6 +13,8 @@ commands:
   serve     run the reference control plane (public API under /api, bundled backends)
             --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
+            --database URL (LANDFORM_DATABASE; postgres://USER:PASSWORD@HOST:PORT/DB: keep the state in
+            PostgreSQL, shared by replicas; default: the embedded SQLite store in the data dir)
             --token TOKEN=TEAMS (repeatable; TEAMS: team ids and/or admin, e.g. t1=1,2 or t2=admin)
             --token-file FILE (repeatable; one TOKEN=TEAMS a line, # comments); with neither flag:
             LANDFORM_TOKENS="t1=1,2;t2=admin" and LANDFORM_TOKENS_FILE=FILE (docs/authorization.md)
@@ -50,6 +52,7 @@ async function serve(argv: string[]): Promise<number> {
       port: { type: "string" },
       host: { type: "string" },
       "data-dir": { type: "string" },
+      database: { type: "string" },
       token: { type: "string", multiple: true },
       "token-file": { type: "string", multiple: true },
       "vault-key": { type: "string" },
@@ -66,6 +69,11 @@ async function serve(argv: string[]): Promise<number> {
   if (accessLog !== "all" && accessLog !== "changes") {
     throw new Error(`--access-log: expected "all" or "changes", got "${accessLog}"`);
   }
+  const database = values.database ?? env.LANDFORM_DATABASE;
+  if (database !== undefined && !/^postgres(ql)?:\/\//i.test(database)) {
+    // Never echo the value: it may hold a password.
+    throw new Error("--database (LANDFORM_DATABASE): must be a postgres:// or postgresql:// URL");
+  }
   const { loadTokens } = await import("../control-plane/api/auth.js");
   const tokens = loadTokens({ tokens: values.token ?? [], tokenFiles: values["token-file"] ?? [], env });
   const { startControlPlane } = await import("../control-plane/app.js");
@@ -77,6 +85,7 @@ async function serve(argv: string[]): Promise<number> {
   });
   const cp = await startControlPlane({
     dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
+    ...(database ? { database } : {}),
     host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
     port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
     tokens,

@@ -42,7 +42,8 @@ export async function vaultCommand(argv: string[]): Promise<number> {
     import("../control-plane/store/rotate.js"),
     import("../control-plane/store/store.js"),
   ]);
-  const done = rotateVault(dataDir, source, () => new Store(dataDir));
+  // The embedded store only: the data dir's lock proves no control plane runs on it.
+  const done = await rotateVault(dataDir, source, () => Store.sqlite(dataDir));
   process.stdout.write(
     [
       `vault rotated in ${dataDir}`,

@@ -20,6 +20,11 @@ import { Vault } from "./store/vault";
 
 export interface ControlPlaneOptions {
   dataDir: string;
+  /**
+   * A PostgreSQL URL (`postgres://` or `postgresql://`) to keep the state in,
+   * shared by replicas; without one the embedded SQLite store in `dataDir`.
+   */
+  database?: string;
   host?: string;
   port?: number;
   /**
@@ -59,19 +64,25 @@ const BACKEND_KEY = "reference-backend-key";
 const IDEMPOTENCY_SECRET_KEY = "idempotency-secret";
 
 /** A secret made once and kept sealed in the store's metadata (the development token, the backend key). */
-function keptSecret(store: Store, vault: Vault, name: string, make: () => string): string {
-  const sealed = store.meta(name);
+async function keptSecret(store: Store, vault: Vault, name: string, make: () => string): Promise<string> {
+  const sealed = await store.meta(name);
   if (sealed) return vault.open<string>(sealed, name);
   const value = make();
-  store.setMeta(name, vault.seal(value, name));
+  await store.setMeta(name, vault.seal(value, name));
   return value;
 }
+
+/** How long a /ready answer about the database is reused: a probe storm costs one query a second. */
+const DB_CHECK_MS = 1_000;
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = options.log ?? (() => {});
   let offset = 0;
   const now = () => Date.now() + offset;
-  const store = new Store(options.dataDir);
+  const store = await Store.open(
+    { dataDir: options.dataDir, ...(options.database ? { database: options.database } : {}) },
+    { onError: (err) => log({ level: "warn", msg: "database connection lost", error: err.message }) },
+  );
   let vault: Vault;
   try {
     vault = Vault.open(options.dataDir, {
@@ -80,11 +91,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       warn: (msg) => log({ level: "warn", msg }),
     });
     vault.checkKeysFor([
-      ...store.allSealedSecrets().map((r) => r.sealed),
-      ...store.allMeta().map((m) => m.value),
+      ...(await store.allSealedSecrets()).map((r) => r.sealed),
+      ...(await store.allMeta()).map((m) => m.value),
     ]);
   } catch (err) {
-    store.close(); // and with it the data dir's lock
+    await store.close(); // and with it the data dir's lock
     throw err;
   }
   log({ msg: "vault open", activeKeyId: vault.activeKeyId, keys: vault.keyIds.length });
@@ -93,7 +104,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const tokens = options.tokens ?? new TokenTable();
   let createdDevToken: string | undefined;
   if (tokens.size === 0) {
-    const token = keptSecret(store, vault, DEV_TOKEN_KEY, () => {
+    const token = await keptSecret(store, vault, DEV_TOKEN_KEY, () => {
       createdDevToken = `lf_dev_${randomBytes(18).toString("base64url")}`;
       return createdDevToken;
     });
@@ -105,7 +116,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   if (options.backends?.enabled !== false) {
     const key =
       options.backends?.key ??
-      keptSecret(store, vault, BACKEND_KEY, () => randomBytes(24).toString("base64url"));
+      (await keptSecret(store, vault, BACKEND_KEY, () => randomBytes(24).toString("base64url")));
     backends = await startReferenceBackends({
       dataDir: options.dataDir,
       host: "127.0.0.1",
@@ -118,7 +129,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         : {}),
       log,
     });
-    for (const entry of bundledCatalog(backends.url, key)) catalog.installBundled(entry);
+    for (const entry of bundledCatalog(backends.url, key)) await catalog.installBundled(entry);
   }
 
   const managedServices = new ManagedServices({
@@ -136,25 +147,51 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     log,
     countOutcome: (o) => managedServices.countOutcome(o),
   });
-  catalog.onChange = (name, version) => reconciler.providerChanged(name, version);
+  catalog.onChange = (name, version) => {
+    reconciler.providerChanged(name, version).catch((err: unknown) => {
+      log({ level: "error", msg: "could not queue the services of a changed provider", error: String(err) });
+    });
+  };
 
   let ready = false;
+  // Ready means the database answers now, not only that it did at start.
+  let dbChecked: { at: number; ok: Promise<boolean> } | undefined;
+  const databaseAnswers = (): Promise<boolean> => {
+    const t = performance.now();
+    if (!dbChecked || t - dbChecked.at >= DB_CHECK_MS) {
+      dbChecked = {
+        at: t,
+        ok: store.ping().then(
+          () => true,
+          (err: unknown) => {
+            log({
+              level: "warn",
+              msg: "database does not answer",
+              error: err instanceof Error ? err.message : String(err),
+            });
+            return false;
+          },
+        ),
+      };
+    }
+    return dbChecked.ok;
+  };
+  const idempotencySecret = await keptSecret(store, vault, IDEMPOTENCY_SECRET_KEY, () =>
+    randomBytes(32).toString("base64url"),
+  );
   const api = createApiHandler({
     providers: catalog,
     managedServices,
     stats: managedServices,
     tokens,
     log,
-    ready: () => ready,
+    ready: async () => ready && (await databaseAnswers()),
     accessLog: options.accessLog ?? "changes",
     idempotency: new Idempotency({
       keys: store.idempotency,
       transaction: (fn) => store.transaction(fn),
       now,
-      secret: Buffer.from(
-        keptSecret(store, vault, IDEMPOTENCY_SECRET_KEY, () => randomBytes(32).toString("base64url")),
-        "base64url",
-      ),
+      secret: Buffer.from(idempotencySecret, "base64url"),
     }),
   });
   // The API checks Host itself, so that the refusal is Problem JSON like every other (api/server.ts).
@@ -186,16 +223,30 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  reconciler.start();
+  await reconciler.start();
   // Retention by age for the logs of services that no longer write (store/event-log.ts).
-  const pruneEvents = () => {
-    const count = store.pruneEvents(now());
-    if (count > 0) log({ msg: "events past their retention age dropped", count });
+  const pruneEvents = async () => {
+    try {
+      const count = await store.pruneEvents(now());
+      if (count > 0) log({ msg: "events past their retention age dropped", count });
+    } catch (err) {
+      log({
+        level: "warn",
+        msg: "event retention sweep failed",
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   };
-  pruneEvents();
-  const pruner = setInterval(pruneEvents, 3_600_000).unref();
+  await pruneEvents();
+  const pruner = setInterval(() => void pruneEvents(), 3_600_000).unref();
   ready = true;
-  log({ msg: "control plane listening", url, dataDir: options.dataDir });
+  log({
+    msg: "control plane listening",
+    url,
+    dataDir: options.dataDir,
+    store: store.kind,
+    database: store.location,
+  });
 
   return {
     url,
@@ -216,7 +267,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       await reconciler.stop();
       await backends?.close();
       clearInterval(pruner);
-      store.close();
+      await store.close();
     },
   };
 }

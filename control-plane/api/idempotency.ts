@@ -36,7 +36,7 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
 export interface IdempotencyDeps {
   keys: Pick<IdempotencyKeys, "find" | "record">;
   /** The store's transaction: the write and its key commit together. */
-  transaction: <T>(fn: () => T) => T;
+  transaction: <T>(fn: () => Promise<T>) => Promise<T>;
   /** The control plane's clock (epoch ms). */
   now: () => number;
   /** Keys the hashes of tokens and bodies, so the table reveals neither (32 bytes or more). */
@@ -101,10 +101,10 @@ export class KeyedRequest {
       .digest("base64url");
     return {
       ...route,
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const { keys, transaction, now } = this.deps;
         const at = now();
-        const first = keys.find(this.scope, this.key, at);
+        const first = await keys.find(this.scope, this.key, at);
         if (first) {
           if (first.fingerprint !== fingerprint) {
             throw new DomainError(
@@ -116,14 +116,11 @@ export class KeyedRequest {
           }
           return new RawBody(first.body, first.contentType, first.status, { [REPLAYED_HEADER]: "true" });
         }
-        return transaction(() => {
-          const result = route.handler(ctx);
-          if (result instanceof Promise) {
-            // The write would finish outside this transaction, without its key.
-            throw new Error(`${route.method} ${route.path}: Idempotency-Key needs a synchronous handler`);
-          }
-          const answer = answerOf(result, fingerprint);
-          keys.record(this.scope, this.key, answer, at);
+        // The handler's writes join this transaction (store transactions nest),
+        // so the write and its key commit together, or neither does.
+        return transaction(async () => {
+          const answer = answerOf(await route.handler(ctx), fingerprint);
+          await keys.record(this.scope, this.key, answer, at);
           return new RawBody(answer.body, answer.contentType, answer.status);
         });
       },

@@ -57,7 +57,8 @@ export class HttpMetrics {
     return series;
   }
 
-  render(stats: ControlPlaneStats): string {
+  /** The exposition text; `byState` is `stats.servicesByState()`, read from the store by the caller. */
+  render(stats: ControlPlaneStats, byState: Record<string, number>): string {
     const all = [...this.series, ...this.unmatched.values()];
     const lines: string[] = [
       "# HELP landform_http_requests_total HTTP requests answered, by method, route pattern and status.",
@@ -88,7 +89,7 @@ export class HttpMetrics {
       "# HELP landform_managed_services Managed services known to the control plane, by state.",
       "# TYPE landform_managed_services gauge",
     );
-    for (const [state, n] of Object.entries(stats.servicesByState())) {
+    for (const [state, n] of Object.entries(byState)) {
       lines.push(`landform_managed_services{state="${escapeLabel(state)}"} ${n}`);
     }
     lines.push(

@@ -124,8 +124,8 @@ export function managedServicesRoutes(deps: {
       params: ServiceParams,
       response: ManagedService,
       problems: [404],
-      // Kept serialized by the service layer between writes: sent as is.
-      handler: ({ caller, params }) => new RawBody(managedServices.getJson(caller, params.id)),
+      // Kept serialized by the store with each write: sent as is.
+      handler: async ({ caller, params }) => new RawBody(await managedServices.getJson(caller, params.id)),
     }),
     route({
       method: "PATCH",

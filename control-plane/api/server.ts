@@ -33,8 +33,8 @@ export interface ApiDeps {
   readonly tokens: TokenTable;
   /** One structured record per request (method, route pattern, status, duration, traceId) and per 500. */
   readonly log: (rec: Record<string, unknown>) => void;
-  /** Readiness: false while the store or the reconciler is not up yet. */
-  readonly ready: () => boolean;
+  /** Readiness: false while the store or the reconciler is not up yet, or the database does not answer. */
+  readonly ready: () => boolean | Promise<boolean>;
   /**
    * Which requests get an access-log line: "changes" (default) logs every
    * write and every error but not successful reads, which metrics count;
@@ -315,8 +315,8 @@ function operationalRoutes(deps: ApiDeps, metrics: HttpMetrics, openapi: () => B
       path,
       public: true,
       hidden: true,
-      handler: () => {
-        if (!deps.ready()) throw new DomainError(503, "Service Unavailable", "not ready yet");
+      handler: async () => {
+        if (!(await deps.ready())) throw new DomainError(503, "Service Unavailable", "not ready yet");
         return ok;
       },
     });
@@ -330,7 +330,11 @@ function operationalRoutes(deps: ApiDeps, metrics: HttpMetrics, openapi: () => B
       path: "/metrics",
       public: true,
       hidden: true,
-      handler: () => new RawBody(metrics.render(deps.stats), "text/plain; version=0.0.4; charset=utf-8"),
+      handler: async () =>
+        new RawBody(
+          metrics.render(deps.stats, await deps.stats.servicesByState()),
+          "text/plain; version=0.0.4; charset=utf-8",
+        ),
     }),
     route({
       method: "GET",

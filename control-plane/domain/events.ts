@@ -12,7 +12,7 @@ import type { ServiceRecord } from "../store/store";
 
 /** Where the event goes besides the record: the store, or a step's buffer written with its record. */
 export interface EventSink {
-  addEvent(serviceId: string, event: schemas.LogRecord): void;
+  addEvent(serviceId: string, event: schemas.LogRecord): void | Promise<void>;
 }
 
 export const RECENT_EVENTS = 20;
@@ -29,10 +29,14 @@ export class PendingEvents implements EventSink {
     if (list) list.push(event);
     else this.byService.set(serviceId, [event]);
   }
-  /** Writes the service's held events to `store` (call it inside the record's transaction). */
-  flush(store: EventSink, serviceId: string): void {
-    for (const e of this.byService.get(serviceId) ?? []) store.addEvent(serviceId, e);
+  /**
+   * The service's held events, no longer held: write them inside the record's
+   * transaction (and again in the next one if that rolls back).
+   */
+  take(serviceId: string): schemas.LogRecord[] {
+    const list = this.byService.get(serviceId) ?? [];
     this.byService.delete(serviceId);
+    return list;
   }
   drop(serviceId: string): void {
     this.byService.delete(serviceId);
@@ -50,7 +54,7 @@ export function recordEvent(
   body: string,
   severity: keyof typeof Severity = "info",
   attributes: Record<string, string> = {},
-): schemas.LogRecord {
+): void | Promise<void> {
   const timestamp = new Date(now).toISOString();
   const event: schemas.LogRecord = {
     eventName,
@@ -62,6 +66,5 @@ export function recordEvent(
     attributes: { state: record.state, ...attributes },
   };
   record.recentEvents = [...record.recentEvents, event].slice(-RECENT_EVENTS);
-  store.addEvent(record.id, event);
-  return event;
+  return store.addEvent(record.id, event);
 }

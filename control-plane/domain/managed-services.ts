@@ -6,7 +6,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type * as schemas from "../../sdk/schemas";
-import type { BackupSettings, ServiceRecord, Store } from "../store/store";
+import {
+  type BackupSettings,
+  NameTakenError,
+  type ServiceRecord,
+  StaleRecordError,
+  type Store,
+} from "../store/store";
 import type { Vault } from "../store/vault";
 import { recordEvent } from "./events";
 import type { Catalog } from "./providers";
@@ -20,6 +26,9 @@ import {
   notFound,
 } from "./types";
 import { checkAgainstSchema, checkPlanUpdate, checkValuesUpdate, resolvePlan } from "./validation";
+import { viewOf } from "./view";
+
+export { statusOf, viewOf } from "./view";
 
 export interface ManagedServicesOptions {
   store: Store;
@@ -53,93 +62,42 @@ function withSchedule(settings: BackupSettings, before: BackupSettings, at: numb
   return { ...rest, nextAt: new Date(at + settings.intervalH * HOUR_MS).toISOString() };
 }
 
-export function statusOf(r: ServiceRecord): schemas.ServiceStatus {
-  switch (r.state) {
-    case "deleted":
-    case "deleting":
-      return { state: r.state, deletedAt: r.deletedAt ?? r.createdAt };
-    case "synchronized":
-      return { state: r.state, detailsRef: r.detailsRef ?? r.id };
-    default:
-      return { state: r.state };
-  }
-}
-
-/** The record as the public API shows it: no secrets, no reconciler bookkeeping. */
-export function viewOf(r: ServiceRecord): schemas.ManagedService {
-  const entries = r.backupEntries.map(({ id, scheduledAt, initiatedAt, confirmedAt }) => ({
-    id,
-    scheduledAt,
-    ...(initiatedAt ? { initiatedAt } : {}),
-    ...(confirmedAt ? { confirmedAt } : {}),
-  }));
-  const b = r.backups;
-  return {
-    id: r.id,
-    provider: {
-      name: r.provider.name,
-      version: r.provider.schemaVersion,
-      schemaVersion: r.provider.schemaVersion,
-    },
-    name: r.name,
-    backups:
-      b.enabled && b.intervalH !== undefined && b.deleteRetentionDays !== undefined
-        ? {
-            enabled: true,
-            deleteRetentionDays: b.deleteRetentionDays,
-            intervalH: b.intervalH,
-            entries,
-            config: b.config ?? {},
-          }
-        : { enabled: false, entries },
-    pause: r.pause,
-    plan: r.plan,
-    createdAt: r.createdAt,
-    config: r.config,
-    recentEvents: r.recentEvents,
-    status: statusOf(r),
-    ...(r.version ? { version: r.version } : {}),
-    ...(r.details ? { details: r.details } : {}),
-  };
-}
+/** Attempts of a read-check-write that lost the race with another writer of the same service. */
+const WRITE_ATTEMPTS = 5;
 
 export class ManagedServices implements ManagedServicesService, ControlPlaneStats {
-  private readonly json = new Map<string, string>();
   private readonly outcomes: Record<string, number> = {};
 
-  constructor(private readonly o: ManagedServicesOptions) {
-    o.store.onServiceChange = (id) => this.json.delete(id);
-  }
+  constructor(private readonly o: ManagedServicesOptions) {}
 
   // ---------------------------------------------------------------- reads
 
-  getJson(caller: Caller, id: string): string {
-    let text = this.json.get(id);
-    const record = this.o.store.service(id);
-    if (!record || !caller.teams.has(record.teamId)) throw this.notFound(id);
-    if (text === undefined) {
-      text = JSON.stringify(viewOf(record));
-      this.json.set(id, text);
-    }
-    return text;
+  async getJson(caller: Caller, id: string): Promise<string> {
+    const found = await this.o.store.serviceView(id);
+    if (!found || !caller.teams.has(found.teamId)) throw this.notFound(id);
+    return found.view;
   }
 
-  list(caller: Caller, team: number, includeDeleted: boolean): schemas.ManagedService[] {
+  async list(caller: Caller, team: number, includeDeleted: boolean): Promise<schemas.ManagedService[]> {
     this.requireTeam(caller, team, "team");
     const out: schemas.ManagedService[] = [];
-    for (const r of this.o.store.services()) {
-      if (r.teamId === team && (includeDeleted || !r.deletedAt)) out.push(viewOf(r));
+    for (const r of await this.o.store.servicesOfTeam(team)) {
+      if (includeDeleted || !r.deletedAt) out.push(viewOf(r));
     }
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
   }
 
-  events(caller: Caller, id: string, page: { cursor?: string; limit?: number }): schemas.EventPage {
-    this.visible(caller, id);
+  async events(
+    caller: Caller,
+    id: string,
+    page: { cursor?: string; limit?: number },
+  ): Promise<schemas.EventPage> {
+    await this.visible(caller, id);
     const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
     const after = page.cursor === undefined ? 0 : Number(page.cursor);
     if (!Number.isInteger(after) || after < 0)
       throw badRequest("cursor: must be a cursor returned as nextCursor");
-    const rows = this.o.store.events(id, after, limit + 1);
+    const rows = await this.o.store.events(id, after, limit + 1);
     const events = rows.slice(0, limit);
     const last = events.at(-1);
     return {
@@ -148,10 +106,8 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     };
   }
 
-  servicesByState(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const r of this.o.store.services()) counts[r.state] = (counts[r.state] ?? 0) + 1;
-    return counts;
+  servicesByState(): Promise<Record<string, number>> {
+    return this.o.store.countByState();
   }
   reconcileOutcomes(): Record<string, number> {
     return { ...this.outcomes };
@@ -162,14 +118,14 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
 
   // ---------------------------------------------------------------- writes
 
-  create(caller: Caller, body: schemas.CreateManagedServiceRequest): schemas.ManagedService {
+  async create(caller: Caller, body: schemas.CreateManagedServiceRequest): Promise<schemas.ManagedService> {
     const { store, vault, catalog, now } = this.o;
     this.requireTeam(caller, body.teamId, "teamId");
     const team = new Set([body.teamId]);
     const requested = body.provider.schemaVersion ?? body.provider.version;
-    const provider = catalog.find(team, body.provider.name, requested);
+    const provider = await catalog.find(team, body.provider.name, requested);
     if (!provider) {
-      const versions = catalog.versionsOf(team, body.provider.name);
+      const versions = await catalog.versionsOf(team, body.provider.name);
       throw badRequest(
         versions.length === 0
           ? `provider.name: no provider named ${body.provider.name} is visible to team ${body.teamId}`
@@ -188,9 +144,9 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     checkAgainstSchema("secrets", provider.secretsSchema, secrets);
     const backups = this.backupsFor(provider, { enabled: false }, {}, body.backups);
     const recover = body.recoverFrom
-      ? this.checkRecovery(caller, provider, body.teamId, body.recoverFrom)
+      ? await this.checkRecovery(caller, provider, body.teamId, body.recoverFrom)
       : undefined;
-    this.requireFreeName(body.teamId, body.name);
+    await this.requireFreeName(body.teamId, body.name);
 
     const id = randomUUID();
     const at = now();
@@ -219,34 +175,52 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       nextAttemptAt: at,
       recentEvents: [],
     };
-    store.transaction(() => {
-      recordEvent(
-        store,
-        record,
-        at,
-        "ServiceCreationRequested",
-        `creation of ${provider.name} ${provider.schemaVersion} requested`,
-        "info",
-        {
-          provider: provider.name,
-          plan: String(plan.id),
-        },
-      );
-      store.putService(record);
-      store.putSealedSecret(id, "service", vault.seal(secrets, id));
-      if (backups.secrets) store.putSealedSecret(id, "backups", vault.seal(backups.secrets, id));
-      if (recover) store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
-    });
+    await this.named(body.teamId, body.name, () =>
+      store.transaction(async () => {
+        await recordEvent(
+          store,
+          record,
+          at,
+          "ServiceCreationRequested",
+          `creation of ${provider.name} ${provider.schemaVersion} requested`,
+          "info",
+          {
+            provider: provider.name,
+            plan: String(plan.id),
+          },
+        );
+        await store.putService(record);
+        await store.putSealedSecret(id, "service", vault.seal(secrets, id));
+        if (backups.secrets) await store.putSealedSecret(id, "backups", vault.seal(backups.secrets, id));
+        if (recover) await store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
+      }),
+    );
     this.o.wake(id);
     return viewOf(record);
   }
 
-  update(caller: Caller, id: string, body: schemas.UpdateManagedServiceRequest): schemas.ManagedService {
+  update(
+    caller: Caller,
+    id: string,
+    body: schemas.UpdateManagedServiceRequest,
+  ): Promise<schemas.ManagedService> {
+    return this.retried(() => this.updateOnce(caller, id, body));
+  }
+
+  private async updateOnce(
+    caller: Caller,
+    id: string,
+    body: schemas.UpdateManagedServiceRequest,
+  ): Promise<schemas.ManagedService> {
     const { store, vault, catalog, now } = this.o;
-    const current = this.visible(caller, id);
+    const current = await this.visible(caller, id);
     if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state} and can no longer change`);
     // Only a provider the service's own team may use: not one another team of the caller registered.
-    const provider = catalog.forTeam(current.teamId, current.provider.name, current.provider.schemaVersion);
+    const provider = await catalog.forTeam(
+      current.teamId,
+      current.provider.name,
+      current.provider.schemaVersion,
+    );
     if (!provider) {
       throw conflict(
         `provider: ${current.provider.name} ${current.provider.schemaVersion} is no longer in the catalog of team ${current.teamId}`,
@@ -258,7 +232,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     let sealedBackupSecrets: string | undefined;
 
     if (body.name !== undefined && body.name !== current.name) {
-      this.requireFreeName(current.teamId, body.name);
+      await this.requireFreeName(current.teamId, body.name);
       next.name = body.name;
     }
     if (body.version !== undefined && body.version !== current.version) {
@@ -286,7 +260,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       }
     }
     if (body.secrets) {
-      const sealed = store.sealedSecret(id, "service");
+      const sealed = await store.sealedSecret(id, "service");
       const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
       const secrets = merge(before, body.secrets);
       checkAgainstSchema("secrets", provider.secretsSchema, secrets);
@@ -307,7 +281,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       changed.push("pause");
     }
     if (body.backups) {
-      const sealed = store.sealedSecret(id, "backups");
+      const sealed = await store.sealedSecret(id, "backups");
       const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
       const backups = this.backupsFor(provider, current.backups, before, body.backups);
       next.backups = withSchedule(backups.settings, current.backups, now());
@@ -326,27 +300,33 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
         next.state = changed.includes("pause") ? (next.pause ? "pausing" : "unpausing") : "updating";
       }
     }
-    store.transaction(() => {
-      recordEvent(
-        store,
-        next,
-        at,
-        "ServiceUpdateRequested",
-        backendChange ? `update of ${changed.join(", ")} requested` : "settings updated",
-        "info",
-        { changed: changed.join(",") },
-      );
-      store.putService(next);
-      if (sealedSecrets) store.putSealedSecret(id, "service", sealedSecrets);
-      if (sealedBackupSecrets) store.putSealedSecret(id, "backups", sealedBackupSecrets);
-    });
+    await this.named(next.teamId, next.name, () =>
+      store.transaction(async () => {
+        await recordEvent(
+          store,
+          next,
+          at,
+          "ServiceUpdateRequested",
+          backendChange ? `update of ${changed.join(", ")} requested` : "settings updated",
+          "info",
+          { changed: changed.join(",") },
+        );
+        await store.putService(next);
+        if (sealedSecrets) await store.putSealedSecret(id, "service", sealedSecrets);
+        if (sealedBackupSecrets) await store.putSealedSecret(id, "backups", sealedBackupSecrets);
+      }),
+    );
     if (backendChange || !same(next.backups, current.backups)) this.o.wake(id);
     return viewOf(next);
   }
 
-  delete(caller: Caller, id: string): void {
+  delete(caller: Caller, id: string): Promise<void> {
+    return this.retried(() => this.deleteOnce(caller, id));
+  }
+
+  private async deleteOnce(caller: Caller, id: string): Promise<void> {
     const { store, now } = this.o;
-    const current = this.visible(caller, id);
+    const current = await this.visible(caller, id);
     if (current.deletedAt) return; // already on its way out: deleting twice is not an error
     const at = now();
     const next = structuredClone(current);
@@ -355,9 +335,9 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     next.generation += 1;
     next.failures = 0;
     next.nextAttemptAt = at;
-    store.transaction(() => {
+    await store.transaction(async () => {
       if (next.backups.enabled) {
-        recordEvent(
+        await recordEvent(
           store,
           next,
           at,
@@ -366,8 +346,8 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
         );
       } else {
         // Without backups nothing is kept: the secrets go now, the backend delete follows at once.
-        store.purgeSecrets(id);
-        recordEvent(
+        await store.purgeSecrets(id);
+        await recordEvent(
           store,
           next,
           at,
@@ -375,14 +355,18 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
           "deletion requested; secrets purged from the vault",
         );
       }
-      store.putService(next);
+      await store.putService(next);
     });
     this.o.wake(id);
   }
 
-  scheduleBackup(caller: Caller, id: string): schemas.BackupEntry {
+  scheduleBackup(caller: Caller, id: string): Promise<schemas.BackupEntry> {
+    return this.retried(() => this.scheduleBackupOnce(caller, id));
+  }
+
+  private async scheduleBackupOnce(caller: Caller, id: string): Promise<schemas.BackupEntry> {
     const { store, now } = this.o;
-    const current = this.visible(caller, id);
+    const current = await this.visible(caller, id);
     if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state}`);
     if (!current.backups.enabled) throw badRequest("backups: backups are not enabled for this service");
     const at = now();
@@ -390,11 +374,19 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     const next = structuredClone(current);
     next.backupEntries.push({ ...entry, reason: "manual" });
     next.nextAttemptAt = at;
-    store.transaction(() => {
-      recordEvent(store, next, at, "BackupScheduled", `backup ${entry.id} scheduled on request`, "info", {
-        backupId: entry.id,
-      });
-      store.putService(next);
+    await store.transaction(async () => {
+      await recordEvent(
+        store,
+        next,
+        at,
+        "BackupScheduled",
+        `backup ${entry.id} scheduled on request`,
+        "info",
+        {
+          backupId: entry.id,
+        },
+      );
+      await store.putService(next);
     });
     this.o.wake(id);
     return entry;
@@ -411,16 +403,44 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
   }
 
   /** The record if the caller's teams may see it; a service of another team does not exist for them. */
-  private visible(caller: Caller, id: string): ServiceRecord {
-    const record = this.o.store.service(id);
+  private async visible(caller: Caller, id: string): Promise<ServiceRecord> {
+    const record = await this.o.store.service(id);
     if (!record || !caller.teams.has(record.teamId)) throw this.notFound(id);
     return record;
   }
 
-  private requireFreeName(team: number, name: string): void {
-    const existing = this.o.store.liveServiceNamed(team, name);
+  private async requireFreeName(team: number, name: string): Promise<void> {
+    const existing = await this.o.store.liveServiceNamed(team, name);
     if (existing)
       throw conflict(`name: team ${team} already has a service named "${name}" (id ${existing.id})`);
+  }
+
+  /** A write that a concurrent one beat to the name (the unique index refused it) is a 409 like the early check. */
+  private async named<T>(team: number, name: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof NameTakenError)
+        throw conflict(`name: team ${team} already has a service named "${name}"`);
+      throw error;
+    }
+  }
+
+  /**
+   * Runs a read-check-write again when another writer (a request, the
+   * reconciler, another replica) changed the service between the read and the
+   * write: each attempt judges the request against the record as it is then.
+   */
+  private async retried<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof StaleRecordError)) throw error;
+        if (i >= WRITE_ATTEMPTS)
+          throw conflict("id: the service kept changing while this request was answered; send it again");
+      }
+    }
   }
 
   /** Merges and checks backup settings; secrets come back separately, for the vault. */
@@ -458,12 +478,12 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     return { settings, secrets };
   }
 
-  private checkRecovery(
+  private async checkRecovery(
     caller: Caller,
     provider: schemas.Provider,
     teamId: number,
     from: schemas.RecoverFrom,
-  ): { source: NonNullable<ServiceRecord["recoverFrom"]>; secrets: schemas.Values } {
+  ): Promise<{ source: NonNullable<ServiceRecord["recoverFrom"]>; secrets: schemas.Values }> {
     if (!provider.capabilities?.backups || !provider.backups) {
       throw badRequest(`recoverFrom: ${provider.name} ${provider.schemaVersion} does not support backups`);
     }
@@ -475,7 +495,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
           `recoverFrom.msId: ${provider.name} ${provider.schemaVersion} does not support point-in-time recovery`,
         );
       }
-      const source = this.o.store.service(from.msId);
+      const source = await this.o.store.service(from.msId);
       if (!source || !caller.teams.has(source.teamId) || source.teamId !== teamId) {
         throw badRequest(`recoverFrom.msId: no service ${from.msId} in team ${teamId} to recover from`);
       }
@@ -494,7 +514,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       }
       return { source: { msId: from.msId, time: from.time, config: from.config }, secrets: from.secrets };
     }
-    const owner = [...this.o.store.services()].find(
+    const owner = (await this.o.store.servicesOfTeam(teamId)).find(
       (r) => r.teamId === teamId && r.backupEntries.some((b) => b.id === from.id && b.confirmedAt),
     );
     if (!owner) throw badRequest(`recoverFrom.id: no confirmed backup ${from.id} in team ${teamId}`);

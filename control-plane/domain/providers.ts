@@ -62,8 +62,13 @@ function publicEntry(p: StoredProvider): schemas.Provider {
 export class Catalog implements ProvidersService {
   /** Called when a provider disappears or changes, with its name and schema version. */
   onChange: (name: string, schemaVersion: string) => void = () => {};
-  /** Opened backend keys by provider version; dropped whenever that provider is written or removed. */
+  /**
+   * Opened backend keys by provider version, for the catalog as last read:
+   * dropped when a provider is written here or the catalog changed anywhere
+   * (another replica's write gives the store a new catalog list).
+   */
   private readonly keys = new Map<string, string | undefined>();
+  private keysOf: readonly StoredProvider[] | undefined;
 
   constructor(
     private readonly store: Store,
@@ -72,16 +77,19 @@ export class Catalog implements ProvidersService {
   ) {}
 
   /** Installs (or refreshes) a bundled provider; its endpoint may change between starts. */
-  installBundled(entry: schemas.Provider): void {
+  async installBundled(entry: schemas.Provider): Promise<void> {
     // The entry and its sealed backend key are written together.
-    this.store.transaction(() => this.save({ entry, scope: { type: "global" }, builtin: true }));
+    await this.store.transaction(() => this.save({ entry, scope: { type: "global" }, builtin: true }));
   }
 
   /** The provider `name` at `version` (newest when omitted) that any of `teams` may use. */
-  find(teams: ReadonlySet<number>, name: string, version?: string): schemas.Provider | undefined {
+  async find(
+    teams: ReadonlySet<number>,
+    name: string,
+    version?: string,
+  ): Promise<schemas.Provider | undefined> {
     const wanted = version === undefined ? undefined : canonicalSchemaVersion(version);
-    const candidates = this.store
-      .providers()
+    const candidates = (await this.store.providers())
       .filter((p) => p.entry.name === name && visibleTo(p, teams))
       .filter((p) => wanted === undefined || p.entry.schemaVersion === wanted)
       .sort((a, b) => compareVersions(b.entry.schemaVersion, a.entry.schemaVersion));
@@ -89,10 +97,10 @@ export class Catalog implements ProvidersService {
   }
 
   /** The provider regardless of visibility. */
-  get(name: string, schemaVersion: string): schemas.Provider | undefined {
-    return this.store
-      .providers()
-      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion)?.entry;
+  async get(name: string, schemaVersion: string): Promise<schemas.Provider | undefined> {
+    return (await this.store.providers()).find(
+      (p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion,
+    )?.entry;
   }
 
   /**
@@ -101,29 +109,33 @@ export class Catalog implements ProvidersService {
    * through this, so a scope change can never send a team's secrets to a
    * backend registered for other teams.
    */
-  forTeam(team: number, name: string, schemaVersion: string): schemas.Provider | undefined {
-    const p = this.store
-      .providers()
-      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion);
+  async forTeam(team: number, name: string, schemaVersion: string): Promise<schemas.Provider | undefined> {
+    const p = (await this.store.providers()).find(
+      (p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion,
+    );
     return p && visibleTo(p, new Set([team])) ? p.entry : undefined;
   }
 
   /** Versions of `name` the teams can see, for error messages. */
-  versionsOf(teams: ReadonlySet<number>, name: string): string[] {
-    return this.store
-      .providers()
+  async versionsOf(teams: ReadonlySet<number>, name: string): Promise<string[]> {
+    return (await this.store.providers())
       .filter((p) => p.entry.name === name && visibleTo(p, teams))
       .map((p) => p.entry.schemaVersion)
       .sort(compareVersions);
   }
 
-  backendOf(provider: schemas.Provider): BackendAddress | undefined {
+  async backendOf(provider: schemas.Provider): Promise<BackendAddress | undefined> {
     if (!("api" in provider.backend)) return undefined;
+    const current = await this.store.providers();
+    if (current !== this.keysOf) {
+      this.keys.clear();
+      this.keysOf = current;
+    }
     // The reconciler asks on every step: open the sealed key once per provider version.
     const owner = ownerOf(provider.name, provider.schemaVersion);
     let key = this.keys.get(owner);
     if (!this.keys.has(owner)) {
-      const sealed = this.store.sealedSecret(owner, "service");
+      const sealed = await this.store.sealedSecret(owner, "service");
       key = sealed ? this.vault.open<string>(sealed, owner) : undefined;
       this.keys.set(owner, key);
     }
@@ -132,19 +144,16 @@ export class Catalog implements ProvidersService {
 
   // ---------------------------------------------------------------- the providers API
 
-  list(caller: Caller, teamId?: number): schemas.Provider[] {
+  async list(caller: Caller, teamId?: number): Promise<schemas.Provider[]> {
     if (teamId !== undefined && !caller.teams.has(teamId))
       throw forbidden(`teamId: this token has no access to team ${teamId}`);
     const teams = teamId === undefined ? caller.teams : new Set([teamId]);
-    return this.store
-      .providers()
-      .filter((p) => visibleTo(p, teams))
-      .map(publicEntry);
+    return (await this.store.providers()).filter((p) => visibleTo(p, teams)).map(publicEntry);
   }
 
-  create(caller: Caller, body: schemas.CreateProviderRequest): schemas.Provider {
+  async create(caller: Caller, body: schemas.CreateProviderRequest): Promise<schemas.Provider> {
     const stored = this.fromRequest(caller, body);
-    if (this.get(stored.entry.name, stored.entry.schemaVersion)) {
+    if (await this.get(stored.entry.name, stored.entry.schemaVersion)) {
       throw conflict(
         `name: provider ${stored.entry.name} ${stored.entry.schemaVersion} already exists; use PUT to replace it or PATCH to change it`,
       );
@@ -152,19 +161,19 @@ export class Catalog implements ProvidersService {
     return this.store.transaction(() => this.save(stored, this.keyOf(body)));
   }
 
-  upsert(caller: Caller, body: schemas.UpsertProviderRequest): schemas.Provider {
+  async upsert(caller: Caller, body: schemas.UpsertProviderRequest): Promise<schemas.Provider> {
     const stored = this.fromRequest(caller, body);
-    this.guardWritable(caller, stored.entry.name, stored.entry.schemaVersion);
+    await this.guardWritable(caller, stored.entry.name, stored.entry.schemaVersion);
     return this.store.transaction(() => this.save(stored, this.keyOf(body)));
   }
 
-  update(
+  async update(
     caller: Caller,
     name: string,
     schemaVersion: string,
     body: schemas.UpdateProviderRequest,
-  ): schemas.Provider {
-    const current = this.guardWritable(caller, name, schemaVersion);
+  ): Promise<schemas.Provider> {
+    const current = await this.guardWritable(caller, name, schemaVersion);
     if (!current) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
     const { scope, backend, ...fields } = body;
     const entry = { ...current.entry, ...fields } as Record<string, unknown>;
@@ -178,23 +187,27 @@ export class Catalog implements ProvidersService {
     return this.store.transaction(() => this.save(next, key));
   }
 
-  delete(caller: Caller, name: string, schemaVersion: string): void {
-    const current = this.guardWritable(caller, name, schemaVersion);
+  async delete(caller: Caller, name: string, schemaVersion: string): Promise<void> {
+    const current = await this.guardWritable(caller, name, schemaVersion);
     if (!current) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
     this.keys.delete(ownerOf(name, schemaVersion));
-    this.store.transaction(() => {
-      this.store.deleteProvider(name, schemaVersion);
-      this.store.purgeSecrets(ownerOf(name, schemaVersion));
+    await this.store.transaction(async () => {
+      await this.store.deleteProvider(name, schemaVersion);
+      await this.store.purgeSecrets(ownerOf(name, schemaVersion));
     });
     this.onChange(name, schemaVersion);
   }
 
   // ---------------------------------------------------------------- internals
 
-  private guardWritable(caller: Caller, name: string, schemaVersion: string): StoredProvider | undefined {
-    const current = this.store
-      .providers()
-      .find((p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion);
+  private async guardWritable(
+    caller: Caller,
+    name: string,
+    schemaVersion: string,
+  ): Promise<StoredProvider | undefined> {
+    const current = (await this.store.providers()).find(
+      (p) => p.entry.name === name && p.entry.schemaVersion === schemaVersion,
+    );
     if (!current) return undefined;
     if (!visibleTo(current, caller.teams)) throw notFound(`provider ${name} ${schemaVersion} does not exist`);
     if (current.builtin) {
@@ -262,7 +275,7 @@ export class Catalog implements ProvidersService {
   }
 
   /** Writes a provider; `key` undefined keeps the stored backend key, null removes it. */
-  private save(p: StoredProvider, key?: string | null): schemas.Provider {
+  private async save(p: StoredProvider, key?: string | null): Promise<schemas.Provider> {
     const owner = ownerOf(p.entry.name, p.entry.schemaVersion);
     this.keys.delete(owner);
     const entry = structuredClone(p.entry) as schemas.Provider;
@@ -272,10 +285,10 @@ export class Catalog implements ProvidersService {
       (entry as { createdAt?: string }).createdAt = new Date(this.now()).toISOString();
     }
     entry.scope = p.scope.type;
-    this.store.putProvider({ ...p, entry });
+    await this.store.putProvider({ ...p, entry });
     const newKey = key === undefined ? given : key;
-    if (newKey) this.store.putSealedSecret(owner, "service", this.vault.seal(newKey, owner));
-    else if (key === null) this.store.purgeSecrets(owner);
+    if (newKey) await this.store.putSealedSecret(owner, "service", this.vault.seal(newKey, owner));
+    else if (key === null) await this.store.purgeSecrets(owner);
     this.onChange(p.entry.name, p.entry.schemaVersion);
     return publicEntry({ ...p, entry });
   }

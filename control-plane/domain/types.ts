@@ -37,32 +37,39 @@ export const forbidden = (detail: string) => new DomainError(403, "Forbidden", d
 export const notFound = (detail: string) => new DomainError(404, "Not Found", detail);
 export const conflict = (detail: string) => new DomainError(409, "Conflict", detail);
 
+/** The service layer answers asynchronously (it reads the store); test doubles may answer at once. */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface ProvidersService {
-  list(caller: Caller, teamId?: number): schemas.Provider[];
-  create(caller: Caller, body: schemas.CreateProviderRequest): schemas.Provider;
-  upsert(caller: Caller, body: schemas.UpsertProviderRequest): schemas.Provider;
+  list(caller: Caller, teamId?: number): Awaitable<schemas.Provider[]>;
+  create(caller: Caller, body: schemas.CreateProviderRequest): Awaitable<schemas.Provider>;
+  upsert(caller: Caller, body: schemas.UpsertProviderRequest): Awaitable<schemas.Provider>;
   update(
     caller: Caller,
     name: string,
     schemaVersion: string,
     body: schemas.UpdateProviderRequest,
-  ): schemas.Provider;
-  delete(caller: Caller, name: string, schemaVersion: string): void;
+  ): Awaitable<schemas.Provider>;
+  delete(caller: Caller, name: string, schemaVersion: string): Awaitable<void>;
 }
 
 export interface ManagedServicesService {
-  create(caller: Caller, body: schemas.CreateManagedServiceRequest): schemas.ManagedService;
-  list(caller: Caller, team: number, includeDeleted: boolean): schemas.ManagedService[];
-  /** The service as serialized JSON (kept ready between writes, so reads do not re-serialize). */
-  getJson(caller: Caller, id: string): string;
-  update(caller: Caller, id: string, body: schemas.UpdateManagedServiceRequest): schemas.ManagedService;
-  delete(caller: Caller, id: string): void;
-  scheduleBackup(caller: Caller, id: string): schemas.BackupEntry;
-  events(caller: Caller, id: string, page: { cursor?: string; limit?: number }): schemas.EventPage;
+  create(caller: Caller, body: schemas.CreateManagedServiceRequest): Awaitable<schemas.ManagedService>;
+  list(caller: Caller, team: number, includeDeleted: boolean): Awaitable<schemas.ManagedService[]>;
+  /** The service as serialized JSON (the store keeps it ready with each write, so reads do not re-serialize). */
+  getJson(caller: Caller, id: string): Awaitable<string>;
+  update(
+    caller: Caller,
+    id: string,
+    body: schemas.UpdateManagedServiceRequest,
+  ): Awaitable<schemas.ManagedService>;
+  delete(caller: Caller, id: string): Awaitable<void>;
+  scheduleBackup(caller: Caller, id: string): Awaitable<schemas.BackupEntry>;
+  events(caller: Caller, id: string, page: { cursor?: string; limit?: number }): Awaitable<schemas.EventPage>;
 }
 
 /** Numbers for /metrics that only the service layer knows. */
 export interface ControlPlaneStats {
-  servicesByState(): Record<string, number>;
+  servicesByState(): Awaitable<Record<string, number>>;
   reconcileOutcomes(): Record<string, number>;
 }

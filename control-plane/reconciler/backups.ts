@@ -39,11 +39,11 @@ export interface BackupContext {
     severity?: "info" | "warn" | "error",
     attributes?: Record<string, string>,
   ): void;
-  secrets(owner: string, kind: "backups"): Record<string, unknown>;
+  secrets(owner: string, kind: "backups"): Promise<Record<string, unknown>>;
   /** Backend text made fit for a record or an event (secrets and credential-looking values removed). */
-  scrub(r: ServiceRecord, text: string): string;
+  scrub(r: ServiceRecord, text: string): Promise<string>;
   /** Writes the step's view now (it stays the step's view); false when the record changed meanwhile. */
-  commit(r: ServiceRecord): boolean;
+  commit(r: ServiceRecord): Promise<boolean>;
 }
 
 export class BackupSteps {
@@ -120,11 +120,11 @@ export class BackupSteps {
   /** Moves one backup forward: start it, then confirm it. Returns true while it is in flight. */
   private async advance(r: ServiceRecord, client: BackendClient, entry: BackupRecord): Promise<boolean> {
     entry.storeConfig ??= r.backups.config ?? {};
-    const body = this.body(r, entry);
+    const body = await this.body(r, entry);
     const now = new Date(this.c.now()).toISOString();
     if (!entry.initiatedAt) {
       // The entry is durable before the backend makes an object for it.
-      if (!this.c.commit(r)) throw new StepSuperseded(`service ${r.id} changed during the step`);
+      if (!(await this.c.commit(r))) throw new StepSuperseded(`service ${r.id} changed during the step`);
       await client.startBackup(entry.id, body);
       entry.initiatedAt = now;
       this.c.event(r, "BackupStarted", `${entry.reason} backup ${entry.id} started`, "info", {
@@ -145,7 +145,7 @@ export class BackupSteps {
       // Start it again on the next attempt, after the step's backoff.
       delete entry.initiatedAt;
       entry.failures = (entry.failures ?? 0) + 1;
-      entry.lastError = this.c.scrub(r, status.error);
+      entry.lastError = await this.c.scrub(r, status.error);
       throw new BackendError(502, `${entry.reason} backup ${entry.id} failed: ${status.error}`);
     }
     return true;
@@ -178,17 +178,17 @@ export class BackupSteps {
   }
 
   private async deleteObject(r: ServiceRecord, client: BackendClient, entry: BackupRecord): Promise<void> {
-    await client.deleteBackup(entry.id, this.body(r, entry)).catch((error: unknown) => {
+    await client.deleteBackup(entry.id, await this.body(r, entry)).catch((error: unknown) => {
       if (!(error instanceof BackendError && error.status === 404)) throw error;
     });
   }
 
-  private body(r: ServiceRecord, entry: BackupRecord) {
+  private async body(r: ServiceRecord, entry: BackupRecord) {
     return {
       msId: r.id,
       teamId: r.teamId,
       config: entry.storeConfig ?? r.backups.config ?? {},
-      secrets: this.c.secrets(r.id, "backups"),
+      secrets: await this.c.secrets(r.id, "backups"),
       ...(r.backups.deleteRetentionDays ? { retentionDays: r.backups.deleteRetentionDays } : {}),
     };
   }

@@ -13,7 +13,7 @@ import { BackendClient, BackendError, type ObservedService } from "../backends/c
 import { scrubBackendText, secretNeedles } from "../backends/scrub";
 import { PendingEvents, recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
-import type { ServiceRecord, Store } from "../store/store";
+import { type ServiceRecord, StaleRecordError, type Store } from "../store/store";
 import type { Vault } from "../store/vault";
 import { BackupSteps, mergeBackupProgress, StepSuperseded } from "./backups";
 import { type Clock, WorkQueue } from "./queue";
@@ -71,17 +71,15 @@ export class Reconciler {
       now: () => o.clock.now(),
       event: (r, name, body, severity, attributes) => this.event(r, name, body, severity, attributes),
       secrets: (owner, kind) => this.secrets(owner, kind),
-      scrub: (r, text) => scrubBackendText(text, this.needles(r)),
+      scrub: async (r, text) => scrubBackendText(text, await this.needles(r)),
       commit: (r) => this.commit(r),
     });
     this.queue = new WorkQueue(o.clock, (id) => this.step(id), o.concurrency ?? 64);
   }
 
   /** Queues every service that has work due (after a restart, say). */
-  start(): void {
-    for (const r of this.o.store.services()) {
-      if (r.nextAttemptAt !== null) this.queue.schedule(r.id, r.nextAttemptAt);
-    }
+  async start(): Promise<void> {
+    for (const r of await this.o.store.dueServices()) this.queue.schedule(r.id, r.next_attempt_at);
   }
 
   wake(id: string): void {
@@ -90,8 +88,8 @@ export class Reconciler {
   }
 
   /** Services of a provider that changed or disappeared need a fresh look. */
-  providerChanged(name: string, schemaVersion: string): void {
-    for (const r of this.o.store.services()) {
+  async providerChanged(name: string, schemaVersion: string): Promise<void> {
+    for (const r of await this.o.store.services()) {
       if (r.provider.name === name && r.provider.schemaVersion === schemaVersion) this.queue.schedule(r.id);
     }
   }
@@ -104,7 +102,7 @@ export class Reconciler {
   // ---------------------------------------------------------------- one step
 
   private async step(id: string): Promise<void> {
-    const current = this.o.store.service(id);
+    const current = await this.o.store.service(id);
     if (!current) return;
     const r = structuredClone(current);
     this.pendingEvents.drop(id);
@@ -112,17 +110,17 @@ export class Reconciler {
     const now = this.o.clock.now();
     if (r.state === "deleted") {
       if (r.purgeAfter && Date.parse(r.purgeAfter) <= now) {
-        this.o.store.purgeService(id);
+        await this.o.store.purgeService(id);
         this.o.log?.({ msg: "service purged after its retention period", serviceId: id });
         this.o.countOutcome?.("purged");
       } else {
-        this.save(r, r.purgeAfter ? Date.parse(r.purgeAfter) : null);
+        await this.save(r, r.purgeAfter ? Date.parse(r.purgeAfter) : null);
       }
       return;
     }
     // Scoped to the service's team: a provider whose scope no longer includes it gets none of its secrets.
-    const provider = this.o.catalog.forTeam(r.teamId, r.provider.name, r.provider.schemaVersion);
-    const address = provider && this.o.catalog.backendOf(provider);
+    const provider = await this.o.catalog.forTeam(r.teamId, r.provider.name, r.provider.schemaVersion);
+    const address = provider && (await this.o.catalog.backendOf(provider));
     if (!provider || !address) {
       if (r.state !== "invalid provider") {
         r.resumeState = r.state;
@@ -135,7 +133,7 @@ export class Reconciler {
         );
         this.o.countOutcome?.("invalid_provider");
       }
-      this.save(r, null);
+      await this.save(r, null);
       return;
     }
     if (r.state === "invalid provider") {
@@ -152,8 +150,8 @@ export class Reconciler {
       else await this.stepLive(r, client);
     } catch (error) {
       // Superseded: the save notices the newer record, keeps this step's backup progress and looks again.
-      if (error instanceof StepSuperseded) this.save(r, null);
-      else this.failed(r, error, now, address.key);
+      if (error instanceof StepSuperseded) await this.save(r, null);
+      else await this.failed(r, error, now, address.key);
     }
   }
 
@@ -174,10 +172,10 @@ export class Reconciler {
         teamId: r.teamId,
         plan: { parameters: r.plan.parameters },
         config: r.config,
-        secrets: this.secrets(r.id, "service"),
+        secrets: await this.secrets(r.id, "service"),
         ...(r.pause ? { pause: true } : {}),
         ...(r.recoverFrom
-          ? { recoverFrom: { ...r.recoverFrom, secrets: this.secrets(r.id, "recover") } }
+          ? { recoverFrom: { ...r.recoverFrom, secrets: await this.secrets(r.id, "recover") } }
           : {}),
       });
       r.backendCreated = true;
@@ -201,7 +199,7 @@ export class Reconciler {
         plan: { parameters: r.plan.parameters },
         config: r.config,
         pause: r.pause,
-        ...(secretsChanged ? { secrets: this.secrets(r.id, "service") } : {}),
+        ...(secretsChanged ? { secrets: await this.secrets(r.id, "service") } : {}),
       });
       r.sentGeneration = r.generation;
       r.sentSecretsVersion = r.secretsVersion;
@@ -225,7 +223,7 @@ export class Reconciler {
     }
 
     const target: schemas.ServiceState = r.pause ? "paused" : "synchronized";
-    const details = scrub(observed.details ?? {}, Object.values(this.secrets(r.id, "service")));
+    const details = scrub(observed.details ?? {}, Object.values(await this.secrets(r.id, "service")));
     const restarts = Number(details.restarts ?? 0);
     if (r.state === target && restarts > Number(r.details?.restarts ?? 0)) {
       this.event(
@@ -251,7 +249,7 @@ export class Reconciler {
     if (r.state === "synchronized" && (await this.backups.step(r, client))) return this.poll(r);
     const backupDue = this.backups.nextDeadline(r);
     const healthDue = this.nextHealthCheck();
-    this.save(r, backupDue === null ? healthDue : Math.min(backupDue, healthDue));
+    await this.save(r, backupDue === null ? healthDue : Math.min(backupDue, healthDue));
   }
 
   private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
@@ -287,13 +285,11 @@ export class Reconciler {
       r.purgeAfter = new Date(purgeAt).toISOString();
       r.failures = 0;
       this.event(r, "ServiceDeleted", `deleted by the backend; the record is kept until ${r.purgeAfter}`);
-      this.o.store.transaction(() => {
-        // The secrets go only with the record's write: a step that lost a race keeps them.
-        if (this.save(r, purgeAt)) this.o.store.purgeSecrets(r.id);
-      });
+      // The secrets go only with the record's write: a step that lost a race keeps them.
+      await this.save(r, purgeAt, () => this.o.store.purgeSecrets(r.id));
     } else {
       this.pendingEvents.drop(r.id);
-      this.o.store.purgeService(r.id);
+      await this.o.store.purgeService(r.id);
       this.o.log?.({ msg: "service deleted", serviceId: r.id });
     }
   }
@@ -314,20 +310,20 @@ export class Reconciler {
     return this.o.clock.now() + Math.round(every * (1 - this.random() * 0.1));
   }
 
-  private poll(r: ServiceRecord): void {
+  private async poll(r: ServiceRecord): Promise<void> {
     // The backend answered: backoff counts failures in a row, not a service's failures over its life.
     r.failures = 0;
     const n = this.polls.get(r.id) ?? 0;
     this.polls.set(r.id, n + 1);
     const delay = Math.min(POLL_MIN_MS * 2 ** n, POLL_MAX_MS);
-    this.save(r, this.o.clock.now() + delay);
+    await this.save(r, this.o.clock.now() + delay);
   }
 
-  private failed(r: ServiceRecord, error: unknown, now: number, backendKey?: string): void {
+  private async failed(r: ServiceRecord, error: unknown, now: number, backendKey?: string): Promise<void> {
     // Error text carries what the backend said: it goes into an event only scrubbed and cut short.
     const message = scrubBackendText(
       error instanceof Error ? error.message : String(error),
-      this.needles(r, backendKey),
+      await this.needles(r, backendKey),
     );
     r.failures += 1;
     const ceiling = Math.min(BACKOFF_MIN_MS * 2 ** (r.failures - 1), BACKOFF_MAX_MS);
@@ -349,7 +345,7 @@ export class Reconciler {
     );
     this.o.countOutcome?.(unreachable ? "unreachable" : "failed");
     this.polls.delete(r.id);
-    this.save(r, now + delay);
+    await this.save(r, now + delay);
   }
 
   private event(
@@ -364,31 +360,39 @@ export class Reconciler {
 
   /**
    * Persists the record with the step's events in one transaction and
-   * schedules its next step (null: nothing due). Returns false when the API
-   * changed the record while this step talked to the backend: then the step's
-   * view is dropped (its events and backup progress are kept) and the service
-   * is looked at again with the new one.
+   * schedules its next step (null: nothing due); `also` writes more in the
+   * same transaction. Returns false when the record changed (through the API,
+   * or another replica) while this step talked to the backend: then the
+   * step's view is dropped (its events and backup progress are kept) and the
+   * service is looked at again with the new one.
    */
-  private save(r: ServiceRecord, nextAt: number | null): boolean {
-    const stored = this.o.store.service(r.id);
-    if (!stored) {
-      this.pendingEvents.drop(r.id); // purged meanwhile
-      return false;
-    }
-    if (stored.rev !== r.rev) {
-      const merged = mergeBackupProgress(stored, r, this.idsAtStart.get(r) ?? new Set());
-      this.o.store.transaction(() => {
-        this.pendingEvents.flush(this.o.store, r.id);
-        if (merged) this.o.store.putService(merged);
+  private async save(r: ServiceRecord, nextAt: number | null, also?: () => Promise<void>): Promise<boolean> {
+    const { store } = this.o;
+    const events = this.pendingEvents.take(r.id);
+    r.nextAttemptAt = nextAt;
+    try {
+      await store.transaction(async () => {
+        for (const e of events) await store.addEvent(r.id, e);
+        await store.putService(r);
+        await also?.();
       });
+    } catch (error) {
+      if (!(error instanceof StaleRecordError)) throw error;
+      const stored = await store.service(r.id);
+      if (!stored) return false; // purged meanwhile: its events go with it
+      const merged = mergeBackupProgress(stored, r, this.idsAtStart.get(r) ?? new Set());
+      await store
+        .transaction(async () => {
+          for (const e of events) await store.addEvent(r.id, e);
+          if (merged) await store.putService(merged);
+        })
+        .catch((again: unknown) => {
+          // Changed once more: the next step starts from that record and redoes what is missing.
+          if (!(again instanceof StaleRecordError)) throw again;
+        });
       this.queue.schedule(r.id);
       return false;
     }
-    r.nextAttemptAt = nextAt;
-    this.o.store.transaction(() => {
-      this.pendingEvents.flush(this.o.store, r.id);
-      this.o.store.putService(r);
-    });
     if (nextAt !== null) this.queue.schedule(r.id, nextAt);
     return true;
   }
@@ -398,26 +402,36 @@ export class Reconciler {
    * forgotten (a backup's id). It stays the step's view. False when the record
    * changed meanwhile: the caller ends the step without the call.
    */
-  private commit(r: ServiceRecord): boolean {
-    const stored = this.o.store.service(r.id);
-    if (!stored || stored.rev !== r.rev) return false;
+  private async commit(r: ServiceRecord): Promise<boolean> {
+    const { store } = this.o;
+    const events = this.pendingEvents.take(r.id);
     const copy = structuredClone(r);
-    this.o.store.transaction(() => {
-      this.pendingEvents.flush(this.o.store, r.id);
-      this.o.store.putService(copy);
-    });
+    try {
+      await store.transaction(async () => {
+        for (const e of events) await store.addEvent(r.id, e);
+        await store.putService(copy);
+      });
+    } catch (error) {
+      if (!(error instanceof StaleRecordError)) throw error;
+      // Not written: the events stay with the step, for the save that follows.
+      for (const e of events) this.pendingEvents.addEvent(r.id, e);
+      return false;
+    }
     r.rev = copy.rev;
     return true;
   }
 
   /** Every secret of the service (and the backend key) in the forms a backend might echo them. */
-  private needles(r: ServiceRecord, backendKey?: string): string[] {
+  private async needles(r: ServiceRecord, backendKey?: string): Promise<string[]> {
     const kinds = ["service", "backups", "recover"] as const;
-    return secretNeedles(backendKey, ...kinds.map((kind) => this.secrets(r.id, kind)));
+    return secretNeedles(backendKey, ...(await Promise.all(kinds.map((kind) => this.secrets(r.id, kind)))));
   }
 
-  private secrets(owner: string, kind: "service" | "backups" | "recover"): Record<string, unknown> {
-    const sealed = this.o.store.sealedSecret(owner, kind);
+  private async secrets(
+    owner: string,
+    kind: "service" | "backups" | "recover",
+  ): Promise<Record<string, unknown>> {
+    const sealed = await this.o.store.sealedSecret(owner, kind);
     return sealed ? this.o.vault.open<Record<string, unknown>>(sealed, owner) : {};
   }
 

@@ -10,8 +10,9 @@
  * it only touches the rows it removes. Age is measured on the control plane's
  * clock: an event's own timestamp is the "now" of the trim that follows it.
  */
-import type Database from "better-sqlite3";
+
 import type * as schemas from "../../sdk/schemas";
+import type { Db } from "./db";
 
 export interface EventRetention {
   /** Events kept per service (the newest); older ones are dropped. */
@@ -24,38 +25,34 @@ export const DEFAULT_EVENT_RETENTION: EventRetention = { maxPerService: 1_000, m
 
 const DAY_MS = 86_400_000;
 
+const SQL = {
+  add: "INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)",
+  page: "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+  trimCount: `DELETE FROM events WHERE service_id = ? AND seq <= (
+     SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+  trimAge: "DELETE FROM events WHERE service_id = ? AND at < ?",
+  pruneAge: "DELETE FROM events WHERE at < ?",
+  deleteAll: "DELETE FROM events WHERE service_id = ?",
+};
+
 export class EventLog {
-  private readonly stmts;
-  /** Events written per service since its last trim. */
+  /** Events written per service since its last trim (this process's; each replica trims on its own). */
   private readonly sinceTrim = new Map<string, number>();
   private readonly trimEvery: number;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Db,
     readonly retention: EventRetention = DEFAULT_EVENT_RETENTION,
   ) {
     if (!(retention.maxPerService >= 1) || !(retention.maxAgeDays > 0))
       throw new Error("event retention: maxPerService must be at least 1 and maxAgeDays above 0");
     // A tenth of the cap (at most 100): the log overshoots the cap by at most that much.
     this.trimEvery = Math.max(1, Math.min(100, Math.floor(retention.maxPerService / 10)));
-    this.stmts = {
-      add: db.prepare("INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)"),
-      page: db.prepare<[string, number, number], { seq: number; record: string }>(
-        "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-      ),
-      trimCount: db.prepare(
-        `DELETE FROM events WHERE service_id = ? AND seq <= (
-           SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-      ),
-      trimAge: db.prepare("DELETE FROM events WHERE service_id = ? AND at < ?"),
-      pruneAge: db.prepare("DELETE FROM events WHERE at < ?"),
-      deleteAll: db.prepare("DELETE FROM events WHERE service_id = ?"),
-    };
   }
 
-  add(serviceId: string, event: schemas.LogRecord): void {
+  async add(serviceId: string, event: schemas.LogRecord): Promise<void> {
     const at = Date.parse(event.timestamp) || 0;
-    this.stmts.add.run(serviceId, JSON.stringify(event), at);
+    await this.db.run(SQL.add, [serviceId, JSON.stringify(event), at]);
     // The first write after a start trims, so a log that grew under other
     // settings (or an older release) is brought within bounds.
     const n = (this.sinceTrim.get(serviceId) ?? this.trimEvery) + 1;
@@ -64,23 +61,26 @@ export class EventLog {
       return;
     }
     this.sinceTrim.set(serviceId, 0);
-    this.stmts.trimCount.run(serviceId, serviceId, this.retention.maxPerService);
-    this.stmts.trimAge.run(serviceId, at - this.retention.maxAgeDays * DAY_MS);
+    await this.db.run(SQL.trimCount, [serviceId, serviceId, this.retention.maxPerService]);
+    await this.db.run(SQL.trimAge, [serviceId, at - this.retention.maxAgeDays * DAY_MS]);
   }
 
-  page(serviceId: string, afterSeq: number, limit: number): { seq: number; event: schemas.LogRecord }[] {
-    return this.stmts.page
-      .all(serviceId, afterSeq, limit)
-      .map((row) => ({ seq: row.seq, event: JSON.parse(row.record) as schemas.LogRecord }));
+  async page(
+    serviceId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; event: schemas.LogRecord }[]> {
+    const rows = await this.db.all<{ seq: number; record: string }>(SQL.page, [serviceId, afterSeq, limit]);
+    return rows.map((row) => ({ seq: row.seq, event: JSON.parse(row.record) as schemas.LogRecord }));
   }
 
   /** Drops every event older than the retention age as of `now`; returns how many. */
-  pruneOlderThan(now: number): number {
-    return this.stmts.pruneAge.run(now - this.retention.maxAgeDays * DAY_MS).changes;
+  pruneOlderThan(now: number): Promise<number> {
+    return this.db.run(SQL.pruneAge, [now - this.retention.maxAgeDays * DAY_MS]);
   }
 
-  deleteAll(serviceId: string): void {
-    this.stmts.deleteAll.run(serviceId);
+  async deleteAll(serviceId: string): Promise<void> {
+    await this.db.run(SQL.deleteAll, [serviceId]);
     this.sinceTrim.delete(serviceId);
   }
 }

@@ -14,7 +14,7 @@
  * most once a minute, deleting through the index on `expires_at`, so a sweep
  * only touches the rows it removes.
  */
-import type Database from "better-sqlite3";
+import type { Db } from "./db";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const SWEEP_EVERY_MS = 60_000;
@@ -43,35 +43,30 @@ interface Row {
   expires_at: number;
 }
 
+const SQL = {
+  find: `SELECT fingerprint, status, content_type, body, created_at, expires_at
+         FROM idempotency_keys WHERE scope = ? AND idem_key = ?`,
+  // An expired row that was not swept yet is replaced: the key is free again.
+  put: `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, status, content_type, body, created_at, expires_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+          content_type = excluded.content_type, body = excluded.body, created_at = excluded.created_at,
+          expires_at = excluded.expires_at`,
+  sweep: "DELETE FROM idempotency_keys WHERE expires_at <= ?",
+  count: "SELECT COUNT(*) AS n FROM idempotency_keys",
+};
+
 export class IdempotencyKeys {
-  private readonly stmts;
   private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Db,
     readonly ttlMs = IDEMPOTENCY_TTL_MS,
-  ) {
-    this.stmts = {
-      find: db.prepare<[string, string], Row>(
-        `SELECT fingerprint, status, content_type, body, created_at, expires_at
-         FROM idempotency_keys WHERE scope = ? AND idem_key = ?`,
-      ),
-      // An expired row that was not swept yet is replaced: the key is free again.
-      put: db.prepare(
-        `INSERT INTO idempotency_keys (scope, idem_key, fingerprint, status, content_type, body, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (scope, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
-           content_type = excluded.content_type, body = excluded.body, created_at = excluded.created_at,
-           expires_at = excluded.expires_at`,
-      ),
-      sweep: db.prepare("DELETE FROM idempotency_keys WHERE expires_at <= ?"),
-      count: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM idempotency_keys"),
-    };
-  }
+  ) {}
 
   /** The answer recorded for `key` in `scope`, unless there is none or it has expired by `now`. */
-  find(scope: string, key: string, now: number): StoredAnswer | undefined {
-    const row = this.stmts.find.get(scope, key);
+  async find(scope: string, key: string, now: number): Promise<StoredAnswer | undefined> {
+    const row = await this.db.get<Row>(SQL.find, [scope, key]);
     if (!row || row.expires_at <= now) return undefined;
     return {
       fingerprint: row.fingerprint,
@@ -84,9 +79,9 @@ export class IdempotencyKeys {
   }
 
   /** Records the answer to `key` in `scope`; run it in the transaction of the write it answers. */
-  record(scope: string, key: string, answer: RecordedAnswer, now: number): void {
-    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
-    this.stmts.put.run(
+  async record(scope: string, key: string, answer: RecordedAnswer, now: number): Promise<void> {
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) await this.sweep(now);
+    await this.db.run(SQL.put, [
       scope,
       key,
       answer.fingerprint,
@@ -95,17 +90,17 @@ export class IdempotencyKeys {
       answer.body,
       now,
       now + this.ttlMs,
-    );
+    ]);
   }
 
   /** Deletes the keys expired by `now`; returns how many. */
-  sweep(now: number): number {
+  sweep(now: number): Promise<number> {
     this.lastSweep = now;
-    return this.stmts.sweep.run(now).changes;
+    return this.db.run(SQL.sweep, [now]);
   }
 
   /** How many keys are kept (expired ones not yet swept included). */
-  size(): number {
-    return this.stmts.count.get()?.n ?? 0;
+  async size(): Promise<number> {
+    return (await this.db.get<{ n: number }>(SQL.count))?.n ?? 0;
   }
 }

@@ -11,11 +11,11 @@
  * How to add a migration:
  *   1. Append an entry with the next `version` (never renumber, edit or
  *      remove a released one: data dirs out there have applied it).
- *   2. Keep the SQL portable, the same text must run on the planned
- *      PostgreSQL store (issue 11): plain CREATE TABLE / ALTER TABLE ADD
- *      COLUMN / CREATE INDEX, TEXT, INTEGER, BIGINT. Where the dialects
- *      really differ (an auto-increment key), take the spelling from
- *      `Dialect` instead of writing it out.
+ *   2. Keep the SQL portable, the same text runs on SQLite and PostgreSQL
+ *      (store/db.ts): plain CREATE TABLE / ALTER TABLE ADD COLUMN / CREATE
+ *      INDEX, TEXT, INTEGER, BIGINT. Where the dialects really differ (an
+ *      auto-increment key), take the spelling from `Dialect` instead of
+ *      writing it out.
  *   3. If existing rows need new values, give a `data` step: it runs in the
  *      same transaction, after the DDL, through the small `SqlRunner`.
  *   4. Add a case to store/migrations.test.ts that opens a data dir at the
@@ -24,30 +24,29 @@
  * Data dirs from before versioning (no `schema_migrations` table) hold
  * exactly version 1: its statements use IF NOT EXISTS, so applying it to
  * them changes nothing and records the adoption.
+ *
+ * Callers serialize migration runs: SQLite through the data dir's lock,
+ * PostgreSQL through an advisory lock (replicas starting together take turns,
+ * and the second finds nothing left to do).
  */
-import type Database from "better-sqlite3";
+import { viewOf } from "../domain/view";
+import type { Db } from "./db";
+import { type Dialect, POSTGRES, SQLITE } from "./dialect";
+import type { ServiceRecord } from "./records";
 
-/** The few spellings in which SQLite and PostgreSQL differ. */
-export interface Dialect {
-  name: "sqlite" | "postgres";
-  /** A column that numbers rows in insertion order. */
-  serialPrimaryKey: string;
-}
-
-export const SQLITE: Dialect = { name: "sqlite", serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT" };
-export const POSTGRES: Dialect = { name: "postgres", serialPrimaryKey: "BIGSERIAL PRIMARY KEY" };
+export { type Dialect, POSTGRES, SQLITE };
 
 /** What a data step may do: read rows and run statements with positional (?) parameters. */
 export interface SqlRunner {
-  all<T>(sql: string, ...params: unknown[]): T[];
-  run(sql: string, ...params: unknown[]): void;
+  all<T>(sql: string, ...params: unknown[]): Promise<T[]>;
+  run(sql: string, ...params: unknown[]): Promise<void>;
 }
 
 export interface Migration {
   version: number;
   name: string;
   sql: (d: Dialect) => string[];
-  data?: (db: SqlRunner) => void;
+  data?: (db: SqlRunner) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -75,13 +74,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: "event times, so retention can drop old events through an index",
     sql: () => [`ALTER TABLE events ADD COLUMN at BIGINT`, `CREATE INDEX events_at ON events (at)`],
-    data: (db) => {
+    data: async (db) => {
       // The time is inside each event's JSON; reading it in code keeps the
       // SQL free of a dialect's JSON functions. Runs once per data dir.
-      const rows = db.all<{ seq: number; record: string }>("SELECT seq, record FROM events");
+      const rows = await db.all<{ seq: number; record: string }>("SELECT seq, record FROM events");
       for (const row of rows) {
         const at = Date.parse((JSON.parse(row.record) as { timestamp?: string }).timestamp ?? "");
-        db.run("UPDATE events SET at = ? WHERE seq = ?", Number.isFinite(at) ? at : 0, row.seq);
+        await db.run("UPDATE events SET at = ? WHERE seq = ?", Number.isFinite(at) ? at : 0, row.seq);
       }
     },
   },
@@ -96,29 +95,49 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)`,
     ],
   },
+  {
+    version: 4,
+    name: "each service's revision and API view in columns, so reads need no in-memory copy",
+    sql: () => [`ALTER TABLE services ADD COLUMN rev BIGINT`, `ALTER TABLE services ADD COLUMN view TEXT`],
+    data: async (db) => {
+      // A write compares and bumps `rev` (optimistic concurrency between
+      // requests and replicas); GET /api/managed-services/{id} sends `view` as is.
+      const rows = await db.all<{ id: string; record: string }>("SELECT id, record FROM services");
+      for (const row of rows) {
+        const record = JSON.parse(row.record) as ServiceRecord;
+        record.rev ??= 1;
+        await db.run(
+          "UPDATE services SET rev = ?, view = ?, record = ? WHERE id = ?",
+          record.rev,
+          JSON.stringify(viewOf(record)),
+          JSON.stringify(record),
+          row.id,
+        );
+      }
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Thrown when a data dir was written by a newer landform. */
+/** Thrown when a database was written by a newer landform. */
 export class SchemaTooNewError extends Error {}
 
 /**
- * Brings the SQLite database to `LATEST_VERSION` (or `upTo`, for tests of a
+ * Brings the database to `LATEST_VERSION` (or `upTo`, for tests of a
  * migration). Returns the version it found before migrating.
  */
-export function migrate(
-  db: Database.Database,
+export async function migrate(
+  db: Db,
   where: string,
   migrations: readonly Migration[] = MIGRATIONS,
   upTo = Number.POSITIVE_INFINITY,
-): number {
-  db.exec(
+): Promise<number> {
+  await db.exec(
     `CREATE TABLE IF NOT EXISTS schema_migrations (
        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
   );
-  const found =
-    db.prepare<[], { v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0;
+  const found = await schemaVersion(db);
   migrations.forEach((m, i) => {
     if (m.version !== i + 1)
       throw new Error(`migration ${m.name}: expected version ${i + 1}, got ${m.version}`);
@@ -131,26 +150,28 @@ export function migrate(
     );
   }
   const runner: SqlRunner = {
-    all: <T>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as T[],
-    run: (sql, ...params) => {
-      db.prepare(sql).run(...params);
+    all: <T>(sql: string, ...params: unknown[]) => db.all<T>(sql, params),
+    run: async (sql, ...params) => {
+      await db.run(sql, params);
     },
   };
-  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
   for (const m of migrations) {
     if (m.version <= found || m.version > upTo) continue;
-    db.transaction(() => {
-      for (const sql of m.sql(SQLITE)) db.exec(sql);
-      m.data?.(runner);
-      record.run(m.version, m.name, new Date().toISOString());
-    })();
+    await db.transaction(async () => {
+      for (const sql of m.sql(db.dialect)) await db.exec(sql);
+      await m.data?.(runner);
+      await db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      ]);
+    });
   }
   return found;
 }
 
 /** The version the database records (0: none). */
-export function schemaVersion(db: Database.Database): number {
-  return (
-    db.prepare<[], { v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0
-  );
+export async function schemaVersion(db: Db): Promise<number> {
+  const row = await db.get<{ v: number | null }>("SELECT MAX(version) AS v FROM schema_migrations");
+  return row?.v ?? 0;
 }

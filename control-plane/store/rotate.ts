@@ -32,7 +32,11 @@ const DATABASE_FILE = "control-plane.sqlite";
  * Rotates the vault of `dataDir`. `openStore` opens the data dir's store,
  * which must hold it exclusively (no `landform serve` on it) for the whole run.
  */
-export function rotateVault(dataDir: string, source: VaultKeySource, openStore: () => Store): RotationResult {
+export async function rotateVault(
+  dataDir: string,
+  source: VaultKeySource,
+  openStore: () => Promise<Store>,
+): Promise<RotationResult> {
   const file = keyRingFile(dataDir, source);
   if (!file) {
     throw new Error(
@@ -43,7 +47,7 @@ export function rotateVault(dataDir: string, source: VaultKeySource, openStore: 
     throw new Error(`${dataDir} holds no control plane data (no ${DATABASE_FILE})`);
   }
   if (!existsSync(file)) throw new Error(`no vault key ring at ${file}`);
-  const store = openStore();
+  const store = await openStore();
   try {
     const old = Vault.open(dataDir, source.keyFile ? { keyFile: file, ...warnOf(source) } : warnOf(source));
     const fresh = randomBytes(32);
@@ -52,15 +56,15 @@ export function rotateVault(dataDir: string, source: VaultKeySource, openStore: 
 
     let secrets = 0;
     let meta = 0;
-    store.transaction(() => {
-      for (const row of store.allSealedSecrets()) {
+    await store.transaction(async () => {
+      for (const row of await store.allSealedSecrets()) {
         const value = opened(next, row.sealed, row.owner, `the ${row.kind} secrets of ${row.owner}`);
-        store.putSealedSecret(row.owner, row.kind, next.seal(value, row.owner));
+        await store.putSealedSecret(row.owner, row.kind, next.seal(value, row.owner));
         secrets++;
       }
-      for (const { key, value } of store.allMeta()) {
+      for (const { key, value } of await store.allMeta()) {
         if (!Vault.isSealed(value)) continue;
-        store.setMeta(key, next.seal(opened(next, value, key, `the metadata entry ${key}`), key));
+        await store.setMeta(key, next.seal(opened(next, value, key, `the metadata entry ${key}`), key));
         meta++;
       }
     });
@@ -75,7 +79,7 @@ export function rotateVault(dataDir: string, source: VaultKeySource, openStore: 
       meta,
     };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

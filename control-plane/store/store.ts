@@ -2,25 +2,37 @@
  * Durable state of the control plane: the catalog, each managed service's
  * desired and observed state, its event log, and sealed secrets.
  *
- * Embedded SQLite (better-sqlite3, WAL, synchronous=NORMAL: a crash may lose
- * the last few milliseconds of commits, never corrupt them; see
- * docs/decisions/003-embedded-storage.md). The SQL is kept portable (TEXT
- * JSON documents plus a few indexed columns, no SQLite-only syntax) so a
- * PostgreSQL implementation of the same module can follow. The schema is
- * versioned (store/migrations.ts) and the data dir is held by one process
- * (store/lock.ts).
+ * One asynchronous store over two databases (store/db.ts): embedded SQLite
+ * in the data dir (the default; WAL, synchronous=NORMAL: a crash may lose the
+ * last few milliseconds of commits, never corrupt them), or PostgreSQL
+ * (`landform serve --database postgres://...`), which several replicas share.
+ * Both run the same SQL and the same migrations (store/migrations.ts); see
+ * docs/decisions/003-embedded-storage.md and 013-async-store-postgres.md.
+ *
+ * The store reads from the database every time: no copy of the records in
+ * memory, so a write through one replica is read through any other at once.
+ * Two things keep reads cheap: each service row carries its API view as JSON
+ * text (column `view`, written with the record) that GET sends as is, and the
+ * parsed catalog is kept until the catalog's revision (a meta row bumped by
+ * every provider write) changes, one indexed lookup per use.
  *
  * Every multi-statement write runs in one `transaction()`; transactions nest
- * by joining the outermost one.
+ * by joining the outermost one. A service write is a compare-and-set on its
+ * revision: a writer holding an older revision gets StaleRecordError.
  */
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type * as schemas from "../../sdk/schemas";
+import { viewOf } from "../domain/view";
+import type { Db } from "./db";
 import { DEFAULT_EVENT_RETENTION, EventLog, type EventRetention } from "./event-log";
 import { IdempotencyKeys } from "./idempotency";
 import { lockDataDir } from "./lock";
 import { migrate } from "./migrations";
+import { PostgresDb, redactUrl } from "./postgres-db";
 import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
+import { SqliteDb } from "./sqlite-db";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
@@ -28,279 +40,344 @@ export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredPro
 export interface StoreOptions {
   /** How many events to keep per service and for how long (default 1,000 and 30 days). */
   eventRetention?: Partial<EventRetention>;
+  /** PostgreSQL only: the pool's size (default 10). */
+  poolSize?: number;
+  /** PostgreSQL only: where errors of idle pooled connections go. */
+  onError?: (err: Error) => void;
 }
 
 export const DATABASE_FILE = "control-plane.sqlite";
+/** Advisory lock key under which PostgreSQL replicas take turns migrating ("landform" in ASCII, cut to 31 bits). */
+const MIGRATION_LOCK = 0x6c616e64;
+const CATALOG_REV = "catalog-rev";
 
-/** Opens the data dir's database, holding its lock, at the current schema version. */
-function open(dataDir: string): { db: Database.Database; unlock: () => void } {
-  const unlock = lockDataDir(dataDir);
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(join(dataDir, DATABASE_FILE));
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 5000");
-    migrate(db, dataDir);
-    return { db, unlock };
-  } catch (error) {
-    db?.close();
-    unlock();
-    throw error;
-  }
+/** A write of a service record that was changed (or removed) since the writer read it. */
+export class StaleRecordError extends Error {}
+/** A new service whose team already has a live service of that name. */
+export class NameTakenError extends Error {}
+
+/** Whether `database` names a PostgreSQL database (`postgres://` or `postgresql://`). */
+export function isPostgresUrl(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database);
 }
 
-/** An open transaction: what to restore if it rolls back. */
-interface OpenTransaction {
-  /** Each touched service as it was before the transaction (undefined: it did not exist). */
-  snapshot: Map<string, ServiceRecord | undefined>;
-  /** Set when a nested transaction threw: the outer one may not commit. */
-  doomed?: unknown;
-}
+const SQL = {
+  getMeta: "SELECT value FROM meta WHERE key = ?",
+  putMeta:
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  providers: "SELECT entry, scope, builtin FROM providers ORDER BY name, schema_version",
+  putProvider: `INSERT INTO providers (name, schema_version, builtin, scope, entry) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (name, schema_version) DO UPDATE SET builtin = excluded.builtin, scope = excluded.scope, entry = excluded.entry`,
+  deleteProvider: "DELETE FROM providers WHERE name = ? AND schema_version = ?",
+  service: "SELECT record, rev FROM services WHERE id = ?",
+  view: "SELECT team_id, view FROM services WHERE id = ?",
+  ofTeam: "SELECT record, rev FROM services WHERE team_id = ?",
+  all: "SELECT record, rev FROM services",
+  liveNamed: "SELECT record, rev FROM services WHERE team_id = ? AND name = ? AND deleted_at IS NULL",
+  byState: "SELECT state, COUNT(*) AS n FROM services GROUP BY state",
+  due: "SELECT id, next_attempt_at FROM services WHERE next_attempt_at IS NOT NULL",
+  insertService: `INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record, rev, view)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  updateService: `UPDATE services SET team_id = ?, name = ?, deleted_at = ?, state = ?, next_attempt_at = ?,
+    record = ?, rev = ?, view = ? WHERE id = ? AND rev = ?`,
+  deleteService: "DELETE FROM services WHERE id = ?",
+  getSecret: "SELECT sealed FROM secrets WHERE owner = ? AND kind = ?",
+  putSecret:
+    "INSERT INTO secrets (owner, kind, sealed) VALUES (?, ?, ?) ON CONFLICT (owner, kind) DO UPDATE SET sealed = excluded.sealed",
+  deleteSecrets: "DELETE FROM secrets WHERE owner = ?",
+  allSecrets: "SELECT owner, kind, sealed FROM secrets",
+  allMeta: "SELECT key, value FROM meta",
+};
 
-const nameKey = (team: number, name: string) => `${team}\u0000${name}`;
+interface RecordRow {
+  record: string;
+  rev: number | null;
+}
+const parse = (row: RecordRow): ServiceRecord => {
+  const record = JSON.parse(row.record) as ServiceRecord;
+  if (row.rev !== null) record.rev = row.rev;
+  return record;
+};
+
+/** A unique index refused the write (SQLite or PostgreSQL). */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
+}
 
 export class Store {
-  private readonly db: Database.Database;
-  private readonly stmts;
-  /** Serialized records by id; the read path of GET /managed-services/{id}. */
-  private readonly records = new Map<string, ServiceRecord>();
-  /** Live (not deleted) services by team and name: the API's uniqueness check without a scan. */
-  private readonly liveNames = new Map<string, string>();
-  /** Called after a service record is written or removed (e.g. to drop a cached view). */
-  onServiceChange: (id: string) => void = () => {};
-
-  private readonly unlock: () => void;
   private readonly eventLog: EventLog;
   /** Answers of keyed writes (Idempotency-Key); record them in the write's own transaction. */
   readonly idempotency: IdempotencyKeys;
+  private catalog: { rev: string | undefined; list: StoredProvider[] } | undefined;
 
-  constructor(dataDir: string, options: StoreOptions = {}) {
-    const { db, unlock } = open(dataDir);
-    this.db = db;
-    this.unlock = unlock;
+  private constructor(
+    private readonly db: Db,
+    /** Where the data is, for messages: the data dir's file or the URL without its password. */
+    readonly location: string,
+    private readonly release: () => void,
+    options: StoreOptions,
+  ) {
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.idempotency = new IdempotencyKeys(db);
-    this.stmts = {
-      getMeta: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
-      putMeta: db.prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      ),
-      providers: db.prepare<[], { entry: string; scope: string; builtin: number }>(
-        "SELECT entry, scope, builtin FROM providers ORDER BY name, schema_version",
-      ),
-      putProvider: db.prepare(
-        `INSERT INTO providers (name, schema_version, builtin, scope, entry) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (name, schema_version) DO UPDATE SET builtin = excluded.builtin, scope = excluded.scope, entry = excluded.entry`,
-      ),
-      deleteProvider: db.prepare("DELETE FROM providers WHERE name = ? AND schema_version = ?"),
-      allServices: db.prepare<[], { record: string }>("SELECT record FROM services"),
-      putService: db.prepare(
-        `INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, name = excluded.name, deleted_at = excluded.deleted_at,
-           state = excluded.state, next_attempt_at = excluded.next_attempt_at, record = excluded.record`,
-      ),
-      deleteService: db.prepare("DELETE FROM services WHERE id = ?"),
-      getSecret: db.prepare<[string, string], { sealed: string }>(
-        "SELECT sealed FROM secrets WHERE owner = ? AND kind = ?",
-      ),
-      putSecret: db.prepare(
-        "INSERT INTO secrets (owner, kind, sealed) VALUES (?, ?, ?) ON CONFLICT (owner, kind) DO UPDATE SET sealed = excluded.sealed",
-      ),
-      deleteSecrets: db.prepare("DELETE FROM secrets WHERE owner = ?"),
-    };
-    // The whole service table is small enough to keep in memory (a record is
-    // about a kilobyte); reads never touch the database.
-    for (const row of this.stmts.allServices.all()) {
-      const record = JSON.parse(row.record) as ServiceRecord;
-      this.records.set(record.id, record);
+  }
+
+  get kind(): "sqlite" | "postgres" {
+    return this.db.dialect.name;
+  }
+
+  /** The store of `database` (a PostgreSQL URL) or, without one, the embedded store in `dataDir`. */
+  static open(where: { dataDir: string; database?: string }, options: StoreOptions = {}): Promise<Store> {
+    return where.database ? Store.postgres(where.database, options) : Store.sqlite(where.dataDir, options);
+  }
+
+  /** The data dir's embedded database, holding the data dir's lock, at the current schema version. */
+  static async sqlite(dataDir: string, options: StoreOptions = {}): Promise<Store> {
+    const unlock = lockDataDir(dataDir);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(join(dataDir, DATABASE_FILE));
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      const sql = new SqliteDb(db);
+      await migrate(sql, dataDir);
+      return new Store(sql, join(dataDir, DATABASE_FILE), unlock, options);
+    } catch (error) {
+      db?.close();
+      unlock();
+      throw error;
     }
-    this.indexNames();
   }
 
-  private indexNames(): void {
-    this.liveNames.clear();
-    for (const r of this.records.values())
-      if (!r.deletedAt) this.liveNames.set(nameKey(r.teamId, r.name), r.id);
+  /** A PostgreSQL database at the current schema version; replicas starting together migrate one at a time. */
+  static async postgres(url: string, options: StoreOptions = {}): Promise<Store> {
+    if (!isPostgresUrl(url)) throw new Error("--database: must be a postgres:// or postgresql:// URL");
+    const where = redactUrl(url);
+    const db = new PostgresDb(url, {
+      ...(options.poolSize ? { max: options.poolSize } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    try {
+      await db.withAdvisoryLock(MIGRATION_LOCK, () => migrate(db, where));
+      return new Store(db, where, () => {}, options);
+    } catch (error) {
+      await db.close().catch(() => {});
+      // pg's messages never hold the password; the URL is named without it.
+      throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+    }
   }
 
-  /** The live service of `team` named `name`, if any. */
-  liveServiceNamed(team: number, name: string): ServiceRecord | undefined {
-    const id = this.liveNames.get(nameKey(team, name));
-    return id === undefined ? undefined : this.records.get(id);
+  async close(): Promise<void> {
+    await this.db.close();
+    this.release();
   }
 
-  close(): void {
-    this.db.close();
-    this.unlock();
+  /** A cheap round trip to the database (readiness). */
+  async ping(): Promise<void> {
+    await this.db.get("SELECT 1 AS one");
   }
 
   /**
-   * Runs `fn` as one transaction: all of its writes commit together, or none,
-   * and on rollback the in-memory records return to what the database holds.
-   * A nested call joins the outer transaction (one commit at the end). If a
+   * Runs `fn` as one transaction: all of its writes commit together, or none.
+   * Every store call made inside `fn` (however deep the awaits) belongs to it;
+   * a nested call joins the outer transaction (one commit at the end). If a
    * nested call throws, the whole transaction is rolled back even when the
-   * outer `fn` catches the error: half of a joined transaction never commits.
+   * outer `fn` catches the error.
    */
-  transaction<T>(fn: () => T): T {
-    const outer = this.open;
-    if (outer) {
-      try {
-        return fn();
-      } catch (error) {
-        outer.doomed ??= error;
-        throw error;
-      }
-    }
-    const tx: OpenTransaction = { snapshot: new Map() };
-    this.open = tx;
-    try {
-      return this.db.transaction(() => {
-        const result = fn();
-        if (tx.doomed !== undefined) {
-          throw new Error(
-            `rolled back: a nested transaction failed (${tx.doomed instanceof Error ? tx.doomed.message : String(tx.doomed)})`,
-          );
-        }
-        return result;
-      })();
-    } catch (error) {
-      for (const [id, record] of tx.snapshot) {
-        if (record) this.records.set(id, record);
-        else this.records.delete(id);
-        this.onServiceChange(id);
-      }
-      this.indexNames();
-      this.catalog = undefined;
-      throw error;
-    } finally {
-      this.open = undefined;
-    }
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.db.transaction(() => fn(this));
   }
-  private open: OpenTransaction | undefined;
 
-  meta(key: string): string | undefined {
-    return this.stmts.getMeta.get(key)?.value;
+  async meta(key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>(SQL.getMeta, [key]))?.value;
   }
-  setMeta(key: string, value: string): void {
-    this.stmts.putMeta.run(key, value);
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db.run(SQL.putMeta, [key, value]);
+  }
+  /** Every metadata entry; some are sealed (the development token, the reference backends' key). */
+  allMeta(): Promise<{ key: string; value: string }[]> {
+    return this.db.all(SQL.allMeta);
   }
 
   // ---------------------------------------------------------------- providers
 
   /**
-   * The catalog, parsed once and kept until a provider changes: callers get
-   * the same objects each time, so what they derive from them (compiled JSON
-   * Schemas) can be cached by identity. Treat them as read-only.
+   * The catalog, parsed once and kept until a provider changes (here or in
+   * another replica): callers get the same objects each time, so what they
+   * derive from them (compiled JSON Schemas) can be cached by identity. Treat
+   * them as read-only.
    */
-  providers(): readonly StoredProvider[] {
-    this.catalog ??= this.stmts.providers.all().map((row) => ({
+  async providers(): Promise<readonly StoredProvider[]> {
+    const rev = await this.meta(CATALOG_REV);
+    if (this.catalog && this.catalog.rev === rev) return this.catalog.list;
+    const rows = await this.db.all<{ entry: string; scope: string; builtin: number }>(SQL.providers);
+    const list = rows.map((row) => ({
       entry: JSON.parse(row.entry) as schemas.Provider,
       scope: JSON.parse(row.scope) as schemas.ProviderScope,
       builtin: row.builtin === 1,
     }));
-    return this.catalog;
+    // Read inside a transaction that wrote a provider, the list may yet roll back: keep it only for that caller.
+    if (!this.db.inTransaction()) this.catalog = { rev, list };
+    else this.catalog = undefined;
+    return list;
   }
-  private catalog: StoredProvider[] | undefined;
 
-  putProvider(p: StoredProvider): void {
+  async putProvider(p: StoredProvider): Promise<void> {
+    await this.transaction(async () => {
+      await this.db.run(SQL.putProvider, [
+        p.entry.name,
+        p.entry.schemaVersion,
+        p.builtin ? 1 : 0,
+        JSON.stringify(p.scope),
+        JSON.stringify(p.entry),
+      ]);
+      await this.setMeta(CATALOG_REV, randomUUID());
+    });
     this.catalog = undefined;
-    this.stmts.putProvider.run(
-      p.entry.name,
-      p.entry.schemaVersion,
-      p.builtin ? 1 : 0,
-      JSON.stringify(p.scope),
-      JSON.stringify(p.entry),
-    );
   }
-  deleteProvider(name: string, schemaVersion: string): boolean {
+  async deleteProvider(name: string, schemaVersion: string): Promise<boolean> {
+    const gone = await this.transaction(async () => {
+      const n = await this.db.run(SQL.deleteProvider, [name, schemaVersion]);
+      await this.setMeta(CATALOG_REV, randomUUID());
+      return n > 0;
+    });
     this.catalog = undefined;
-    return this.stmts.deleteProvider.run(name, schemaVersion).changes > 0;
+    return gone;
   }
 
   // ---------------------------------------------------------------- services
 
-  service(id: string): ServiceRecord | undefined {
-    return this.records.get(id);
+  async service(id: string): Promise<ServiceRecord | undefined> {
+    const row = await this.db.get<RecordRow>(SQL.service, [id]);
+    return row && parse(row);
   }
-  services(): IterableIterator<ServiceRecord> {
-    return this.records.values();
+  /** The service's API view as JSON text, and its team (for the caller's access check). */
+  async serviceView(id: string): Promise<{ teamId: number; view: string } | undefined> {
+    const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
+    return row && { teamId: row.team_id, view: row.view ?? "" };
   }
-  putService(record: ServiceRecord): void {
-    this.remember(record.id);
-    record.rev = (this.records.get(record.id)?.rev ?? 0) + 1;
-    this.stmts.putService.run(
-      record.id,
-      record.teamId,
-      record.name,
-      record.deletedAt ?? null,
-      record.state,
-      record.nextAttemptAt,
-      JSON.stringify(record),
-    );
-    const before = this.records.get(record.id);
-    if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
-    this.records.set(record.id, record);
-    if (!record.deletedAt) this.liveNames.set(nameKey(record.teamId, record.name), record.id);
-    this.onServiceChange(record.id);
+  async servicesOfTeam(team: number): Promise<ServiceRecord[]> {
+    return (await this.db.all<RecordRow>(SQL.ofTeam, [team])).map(parse);
+  }
+  /** Every service record (a scan: for rare whole-table work). */
+  async services(): Promise<ServiceRecord[]> {
+    return (await this.db.all<RecordRow>(SQL.all)).map(parse);
+  }
+  /** The live service of `team` named `name`, if any. */
+  async liveServiceNamed(team: number, name: string): Promise<ServiceRecord | undefined> {
+    const row = await this.db.get<RecordRow>(SQL.liveNamed, [team, name]);
+    return row && parse(row);
+  }
+  async countByState(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const row of await this.db.all<{ state: string; n: number }>(SQL.byState)) out[row.state] = row.n;
+    return out;
+  }
+  /** The services with work due, and when. */
+  dueServices(): Promise<{ id: string; next_attempt_at: number }[]> {
+    return this.db.all(SQL.due);
+  }
+
+  /**
+   * Writes the record. A record without `rev` is new; one with `rev` replaces
+   * the stored record only if that still has the same `rev` (else
+   * StaleRecordError: someone wrote it since it was read). Sets `rev` to the new revision.
+   */
+  async putService(record: ServiceRecord): Promise<void> {
+    const expected = record.rev;
+    const rev = (expected ?? 0) + 1;
+    const stored = { ...record, rev };
+    const text = JSON.stringify(stored);
+    const view = JSON.stringify(viewOf(stored));
+    const deletedAt = record.deletedAt ?? null;
+    if (expected === undefined) {
+      try {
+        await this.db.run(SQL.insertService, [
+          record.id,
+          record.teamId,
+          record.name,
+          deletedAt,
+          record.state,
+          record.nextAttemptAt,
+          text,
+          rev,
+          view,
+        ]);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new NameTakenError(`team ${record.teamId} already has a live service named "${record.name}"`, {
+          cause: error,
+        });
+      }
+    } else {
+      let changed: number;
+      try {
+        changed = await this.db.run(SQL.updateService, [
+          record.teamId,
+          record.name,
+          deletedAt,
+          record.state,
+          record.nextAttemptAt,
+          text,
+          rev,
+          view,
+          record.id,
+          expected,
+        ]);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new NameTakenError(`team ${record.teamId} already has a live service named "${record.name}"`, {
+          cause: error,
+        });
+      }
+      if (changed === 0)
+        throw new StaleRecordError(`service ${record.id} changed since revision ${expected}`);
+    }
+    record.rev = rev;
   }
   /** Removes the service, its event log and its secrets for good. */
-  purgeService(id: string): void {
-    this.transaction(() => {
-      this.remember(id);
-      this.stmts.deleteService.run(id);
-      this.eventLog.deleteAll(id);
-      this.stmts.deleteSecrets.run(id);
-      const before = this.records.get(id);
-      if (before && !before.deletedAt) this.liveNames.delete(nameKey(before.teamId, before.name));
-      this.records.delete(id);
-      this.onServiceChange(id);
+  async purgeService(id: string): Promise<void> {
+    await this.transaction(async () => {
+      await this.db.run(SQL.deleteService, [id]);
+      await this.eventLog.deleteAll(id);
+      await this.db.run(SQL.deleteSecrets, [id]);
     });
-  }
-  /** Keeps the first view of a service an open transaction touches, to restore on rollback. */
-  private remember(id: string): void {
-    const tx = this.open;
-    if (tx && !tx.snapshot.has(id)) {
-      const current = this.records.get(id);
-      tx.snapshot.set(id, current && structuredClone(current));
-    }
   }
 
   // ---------------------------------------------------------------- events
 
   /** Appends to the service's log; trims the log to its retention now and then (see store/event-log.ts). */
-  addEvent(serviceId: string, event: schemas.LogRecord): void {
-    this.eventLog.add(serviceId, event);
+  addEvent(serviceId: string, event: schemas.LogRecord): Promise<void> {
+    return this.eventLog.add(serviceId, event);
   }
-  events(serviceId: string, afterSeq: number, limit: number): { seq: number; event: schemas.LogRecord }[] {
+  events(
+    serviceId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; event: schemas.LogRecord }[]> {
     return this.eventLog.page(serviceId, afterSeq, limit);
   }
   /** Drops events past the retention age as of `now` (the control plane's clock); returns how many. */
-  pruneEvents(now: number): number {
+  pruneEvents(now: number): Promise<number> {
     return this.eventLog.pruneOlderThan(now);
   }
 
   // ---------------------------------------------------------------- secrets (sealed)
 
-  sealedSecret(owner: string, kind: SecretKind): string | undefined {
-    return this.stmts.getSecret.get(owner, kind)?.sealed;
+  async sealedSecret(owner: string, kind: SecretKind): Promise<string | undefined> {
+    return (await this.db.get<{ sealed: string }>(SQL.getSecret, [owner, kind]))?.sealed;
   }
-  putSealedSecret(owner: string, kind: SecretKind, sealed: string): void {
-    this.stmts.putSecret.run(owner, kind, sealed);
+  async putSealedSecret(owner: string, kind: SecretKind, sealed: string): Promise<void> {
+    await this.db.run(SQL.putSecret, [owner, kind, sealed]);
   }
-  purgeSecrets(owner: string): void {
-    this.stmts.deleteSecrets.run(owner);
+  async purgeSecrets(owner: string): Promise<void> {
+    await this.db.run(SQL.deleteSecrets, [owner]);
   }
   /** Every sealed secret, for `landform vault rotate` (which re-seals them all in one transaction). */
-  allSealedSecrets(): { owner: string; kind: SecretKind; sealed: string }[] {
-    return this.db
-      .prepare<[], { owner: string; kind: SecretKind; sealed: string }>(
-        "SELECT owner, kind, sealed FROM secrets",
-      )
-      .all();
-  }
-  /** Every metadata entry; some are sealed (the development token, the reference backends' key). */
-  allMeta(): { key: string; value: string }[] {
-    return this.db.prepare<[], { key: string; value: string }>("SELECT key, value FROM meta").all();
+  allSealedSecrets(): Promise<{ owner: string; kind: SecretKind; sealed: string }[]> {
+    return this.db.all(SQL.allSecrets);
   }
 }

@@ -1,0 +1,137 @@
+/**
+ * The PostgreSQL store's connection: a `pg` pool. A transaction is one pooled
+ * client between BEGIN and COMMIT (or ROLLBACK); statements outside one go to
+ * any pooled client. Nothing is cached across requests, so every replica on
+ * the database reads what any of them committed.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import pg from "pg";
+import { type Db, doomedError } from "./db";
+import { POSTGRES } from "./dialect";
+
+interface Tx {
+  client: pg.PoolClient;
+  doomed?: unknown;
+}
+
+/** BIGINT (int8) and COUNT(*) as numbers: the store's integers (epoch ms, sequence numbers) fit in 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === 20
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** The URL without its password, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(a database URL that does not parse)";
+  }
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = POSTGRES;
+  readonly pool: pg.Pool;
+  private readonly scope = new AsyncLocalStorage<Tx>();
+  private readonly texts = new Map<string, string>();
+
+  constructor(url: string, options: { max?: number; onError?: (err: Error) => void } = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      types,
+    });
+    // An idle client losing its connection must not take the process down; the next query reconnects.
+    this.pool.on("error", (err) => options.onError?.(err));
+  }
+
+  /** `?` placeholders as `$1..$n` (the store's SQL has no `?` inside literals). */
+  private text(sql: string): string {
+    let t = this.texts.get(sql);
+    if (t === undefined) {
+      let n = 0;
+      t = sql.replace(/\?/g, () => `$${++n}`);
+      this.texts.set(sql, t);
+    }
+    return t;
+  }
+
+  private runner(): pg.Pool | pg.PoolClient {
+    return this.scope.getStore()?.client ?? this.pool;
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const r = await this.runner().query(this.text(sql), params as unknown[]);
+    return r.rows as T[];
+  }
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const r = await this.runner().query(this.text(sql), params as unknown[]);
+    return r.rowCount ?? 0;
+  }
+  async exec(sql: string): Promise<void> {
+    await this.runner().query(sql);
+  }
+
+  inTransaction(): boolean {
+    return this.scope.getStore() !== undefined;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.scope.getStore();
+    if (outer) {
+      try {
+        return await fn();
+      } catch (error) {
+        outer.doomed ??= error;
+        throw error;
+      }
+    }
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      const tx: Tx = { client };
+      try {
+        const result = await this.scope.run(tx, fn);
+        if (tx.doomed !== undefined) throw doomedError(tx.doomed);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch((e: Error) => {
+          broken = e; // the connection is gone: do not give it back to the pool
+        });
+        throw error;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs `fn` holding a session-level advisory lock (on a client of its own) so replicas take turns. */
+  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock($1)", [key]);
+      try {
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

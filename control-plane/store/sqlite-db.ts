@@ -1,0 +1,123 @@
+/**
+ * The embedded store's connection: one better-sqlite3 connection (WAL,
+ * synchronous=NORMAL), its statements prepared once and kept.
+ *
+ * better-sqlite3 is synchronous, but a transaction's `fn` is not: it awaits,
+ * and other requests run meanwhile on the same connection. So transactions
+ * are serialized by an async mutex (BEGIN IMMEDIATE ... COMMIT), and a
+ * statement from outside the open transaction waits for it to end instead of
+ * landing in it (a write) or seeing its uncommitted rows (a read). With no
+ * transaction open, a statement runs at once, without a promise hop beyond
+ * the one the interface needs.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type Database from "better-sqlite3";
+import { type Db, doomedError } from "./db";
+import { SQLITE } from "./dialect";
+
+interface Tx {
+  doomed?: unknown;
+}
+
+export class SqliteDb implements Db {
+  readonly dialect = SQLITE;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly scope = new AsyncLocalStorage<Tx>();
+  /** Resolves when the transaction holding the connection (if any) and all queued before it are done. */
+  private tail: Promise<void> = Promise.resolve();
+  private held = false;
+
+  constructor(readonly db: Database.Database) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Whether this call must wait: a transaction holds the connection and the caller is not in it. */
+  private mustWait(): boolean {
+    return this.held && this.scope.getStore() === undefined;
+  }
+
+  async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.mustWait()) return this.exclusive(() => this.stmt(sql).all(...params) as T[]);
+    return this.stmt(sql).all(...params) as T[];
+  }
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    if (this.mustWait()) return this.exclusive(() => this.stmt(sql).get(...params) as T | undefined);
+    return this.stmt(sql).get(...params) as T | undefined;
+  }
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (this.mustWait()) return this.exclusive(() => this.stmt(sql).run(...params).changes);
+    return this.stmt(sql).run(...params).changes;
+  }
+  async exec(sql: string): Promise<void> {
+    if (this.mustWait()) return this.exclusive(() => void this.db.exec(sql));
+    this.db.exec(sql);
+  }
+
+  inTransaction(): boolean {
+    return this.scope.getStore() !== undefined;
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.scope.getStore();
+    if (outer) {
+      try {
+        return await fn();
+      } catch (error) {
+        outer.doomed ??= error;
+        throw error;
+      }
+    }
+    const release = await this.acquire();
+    try {
+      const tx: Tx = {};
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await this.scope.run(tx, fn);
+        if (tx.doomed !== undefined) throw doomedError(tx.doomed);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw error;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Runs `fn` while holding the connection (no transaction of its own). */
+  private async exclusive<T>(fn: () => T): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return fn();
+    } finally {
+      release();
+    }
+  }
+
+  private async acquire(): Promise<() => void> {
+    const before = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await before;
+    this.held = true;
+    return () => {
+      this.held = false;
+      release();
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    this.db.close();
+  }
+}
