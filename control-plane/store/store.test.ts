@@ -1,31 +1,20 @@
+/**
+ * The store's contract, run against both stores (embedded SQLite and a real
+ * PostgreSQL): transactions, compare-and-set writes, the API view column,
+ * events with retention, secrets, and the catalog cache. What only SQLite has
+ * (query plans) is at the end.
+ */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import { type ServiceRecord, Store } from "./store";
+import { postgresKind, type StoreKind, sqliteKind } from "../../test/support/store-kinds";
+import { viewOf } from "../domain/view";
+import { NameTakenError, type ServiceRecord, StaleRecordError, Store, type StoreOptions } from "./store";
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanup.splice(0).reverse()) c();
-});
-function openStore(options?: ConstructorParameters<typeof Store>[1]): { store: Store; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), "landform-store-"));
-  const store = new Store(dir, options);
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  cleanup.push(() => store.close());
-  return { store, dir };
-}
-/** Reopens the data dir as a restart would (the in-memory view rebuilt from the database). */
-function reopen(store: Store, dir: string): Store {
-  store.close();
-  const again = new Store(dir);
-  cleanup.push(() => again.close());
-  return again;
-}
-
-function service(id: string, name = id): ServiceRecord {
+export function service(id: string, name = id): ServiceRecord {
   return {
     id,
     teamId: 1,
@@ -63,154 +52,367 @@ function event(name: string, at: number): schemas.LogRecord {
   };
 }
 
-describe("store transactions", () => {
-  it("joins a nested transaction to the outer one: a failure inside rolls back both, on disk and in memory", () => {
-    const { store, dir } = openStore();
-    store.putService(service("a"));
-    const boom = new Error("boom");
-    expect(() =>
-      store.transaction(() => {
-        store.putService({ ...service("a"), config: { changed: true } });
-        store.putSealedSecret("a", "service", "sealed-outer");
-        store.transaction(() => {
-          store.putService(service("b"));
-          store.addEvent("b", event("Inner", 1));
-          throw boom;
-        });
-      }),
-    ).toThrow(boom);
-    expect(store.service("a")?.config).toEqual({});
-    expect(store.service("b")).toBeUndefined();
-    expect(store.liveServiceNamed(1, "b")).toBeUndefined();
-    const again = reopen(store, dir);
-    expect(again.service("a")?.config).toEqual({});
-    expect(again.service("b")).toBeUndefined();
-    expect(again.sealedSecret("a", "service")).toBeUndefined();
-    expect(again.events("b", 0, 10)).toEqual([]);
-  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it("rolls the whole transaction back when the outer one swallows a nested failure", () => {
-    const { store, dir } = openStore();
-    expect(() =>
-      store.transaction(() => {
-        store.putService(service("a"));
-        try {
-          store.transaction(() => {
-            store.putService(service("b"));
-            throw new Error("inner");
+describe.each([sqliteKind(), postgresKind()])("store contract: $name", (kind: StoreKind) => {
+  const open: Store[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close().catch(() => {});
+  });
+  afterAll(() => kind.cleanup(), 60_000);
+
+  async function fresh(options?: StoreOptions) {
+    const { store, where } = await kind.fresh(options);
+    open.push(store);
+    /** Reopens the data as a restart would. */
+    const reopen = async () => {
+      await store.close();
+      const again = await Store.open(where);
+      open.push(again);
+      return again;
+    };
+    return { store, where, reopen };
+  }
+
+  describe("transactions", () => {
+    it("joins a nested transaction to the outer one: a failure inside rolls back both", async () => {
+      const { store, reopen } = await fresh();
+      const a = service("a");
+      await store.putService(a);
+      const boom = new Error("boom");
+      await expect(
+        store.transaction(async () => {
+          await store.putService({ ...a, config: { changed: true } });
+          await store.putSealedSecret("a", "service", "sealed-outer");
+          await store.transaction(async () => {
+            await store.putService(service("b"));
+            await store.addEvent("b", event("Inner", 1));
+            throw boom;
           });
-        } catch {
-          // An outer catch must not commit half of the joined work.
-        }
-      }),
-    ).toThrow("rolled back: a nested transaction failed (inner)");
-    expect(store.service("a")).toBeUndefined();
-    expect(reopen(store, dir).service("a")).toBeUndefined();
-  });
-
-  it("commits nested work once, with the outer transaction", () => {
-    const { store, dir } = openStore();
-    store.transaction(() => {
-      store.putService(service("a"));
-      store.transaction(() => store.putService(service("b")));
+        }),
+      ).rejects.toBe(boom);
+      expect((await store.service("a"))?.config).toEqual({});
+      expect(await store.service("b")).toBeUndefined();
+      expect(await store.liveServiceNamed(1, "b")).toBeUndefined();
+      const again = await reopen();
+      expect((await again.service("a"))?.config).toEqual({});
+      expect(await again.service("b")).toBeUndefined();
+      expect(await again.sealedSecret("a", "service")).toBeUndefined();
+      expect(await again.events("b", 0, 10)).toEqual([]);
     });
-    const again = reopen(store, dir);
-    expect([...again.services()].map((r) => r.id).sort()).toEqual(["a", "b"]);
+
+    it("rolls the whole transaction back when the outer one swallows a nested failure", async () => {
+      const { store } = await fresh();
+      await expect(
+        store.transaction(async () => {
+          await store.putService(service("a"));
+          try {
+            await store.transaction(async () => {
+              await store.putService(service("b"));
+              throw new Error("inner");
+            });
+          } catch {
+            // An outer catch must not commit half of the joined work.
+          }
+        }),
+      ).rejects.toThrow("rolled back: a nested transaction failed (inner)");
+      expect(await store.service("a")).toBeUndefined();
+    });
+
+    it("commits nested work once, with the outer transaction", async () => {
+      const { store, reopen } = await fresh();
+      await store.transaction(async () => {
+        await store.putService(service("a"));
+        await store.transaction(() => store.putService(service("b")));
+      });
+      const again = await reopen();
+      expect((await again.services()).map((r) => r.id).sort()).toEqual(["a", "b"]);
+    });
+
+    it("keeps a transaction's uncommitted writes from other callers, and theirs out of it", async () => {
+      const { store } = await fresh();
+      let seenOutside: ServiceRecord | undefined | "unset" = "unset";
+      const tx = store.transaction(async () => {
+        await store.putService(service("inside"));
+        await sleep(50); // other requests run meanwhile
+        throw new Error("rolled back on purpose");
+      });
+      await sleep(10);
+      // A write and a read from outside, while the transaction is open.
+      const outside = (async () => {
+        await store.putService(service("outside"));
+        seenOutside = await store.service("inside");
+      })();
+      await expect(tx).rejects.toThrow("rolled back on purpose");
+      await outside;
+      expect(seenOutside).toBeUndefined();
+      expect(await store.service("inside")).toBeUndefined();
+      expect((await store.service("outside"))?.id).toBe("outside");
+    });
+
+    it("runs concurrent transactions without losing either", async () => {
+      const { store } = await fresh();
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.transaction(async () => {
+            await store.putService(service(`s${i}`));
+            await sleep(1);
+            await store.addEvent(`s${i}`, event("E", 1));
+          }),
+        ),
+      );
+      expect(await store.services()).toHaveLength(20);
+      expect(await store.events("s7", 0, 10)).toHaveLength(1);
+    });
   });
 
-  it("purges a service, its events and its secrets together", () => {
-    const { store, dir } = openStore();
-    store.putService(service("a"));
-    store.addEvent("a", event("One", 1));
-    store.putSealedSecret("a", "service", "sealed");
-    store.purgeService("a");
-    const again = reopen(store, dir);
-    expect(again.service("a")).toBeUndefined();
-    expect(again.events("a", 0, 10)).toEqual([]);
-    expect(again.sealedSecret("a", "service")).toBeUndefined();
+  describe("service records", () => {
+    it("writes compare-and-set on the revision: a writer holding an older one is refused", async () => {
+      const { store } = await fresh();
+      const first = service("a");
+      await store.putService(first);
+      expect(first.rev).toBe(1);
+      const readByA = (await store.service("a"))!;
+      const readByB = (await store.service("a"))!;
+      await store.putService({ ...readByA, config: { by: "A" } });
+      await expect(store.putService({ ...readByB, config: { by: "B" } })).rejects.toBeInstanceOf(
+        StaleRecordError,
+      );
+      const stored = (await store.service("a"))!;
+      expect(stored.config).toEqual({ by: "A" });
+      expect(stored.rev).toBe(2);
+    });
+
+    it("refuses a second live service of the same team and name (the unique index), not a deleted one", async () => {
+      const { store } = await fresh();
+      const first = service("a", "db");
+      await store.putService(first);
+      await expect(store.putService(service("b", "db"))).rejects.toBeInstanceOf(NameTakenError);
+      await store.putService({ ...first, deletedAt: new Date(1).toISOString(), state: "deleting" });
+      await store.putService(service("b", "db"));
+      expect((await store.liveServiceNamed(1, "db"))?.id).toBe("b");
+    });
+
+    it("keeps the API view as JSON text next to the record, rewritten with each write", async () => {
+      const { store, reopen } = await fresh();
+      const r = service("a");
+      await store.putService(r);
+      expect((await store.serviceView("a"))?.view).toBe(JSON.stringify(viewOf(r)));
+      await store.putService({ ...r, state: "synchronized", detailsRef: "a" });
+      const again = await reopen();
+      const view = await again.serviceView("a");
+      expect(view?.teamId).toBe(1);
+      expect(JSON.parse(view!.view).status).toEqual({ state: "synchronized", detailsRef: "a" });
+      expect(await again.serviceView("missing")).toBeUndefined();
+    });
+
+    it("answers per team, per state and what is due", async () => {
+      const { store } = await fresh();
+      await store.putService({ ...service("a"), nextAttemptAt: 5 });
+      await store.putService({ ...service("b"), teamId: 2, state: "synchronized" });
+      expect((await store.servicesOfTeam(2)).map((r) => r.id)).toEqual(["b"]);
+      expect(await store.countByState()).toEqual({ creating: 1, synchronized: 1 });
+      expect(await store.dueServices()).toEqual([{ id: "a", next_attempt_at: 5 }]);
+    });
+
+    it("purges a service, its events and its secrets together, or not at all", async () => {
+      const { store, reopen } = await fresh();
+      await store.putService(service("a"));
+      await store.addEvent("a", event("One", 1));
+      await store.putSealedSecret("a", "service", "sealed");
+      await expect(
+        store.transaction(async () => {
+          await store.purgeService("a");
+          throw new Error("after the purge");
+        }),
+      ).rejects.toThrow("after the purge");
+      expect((await store.service("a"))?.id).toBe("a");
+      expect(await store.events("a", 0, 10)).toHaveLength(1);
+      expect(await store.sealedSecret("a", "service")).toBe("sealed");
+      await store.purgeService("a");
+      const again = await reopen();
+      expect(await again.service("a")).toBeUndefined();
+      expect(await again.events("a", 0, 10)).toEqual([]);
+      expect(await again.sealedSecret("a", "service")).toBeUndefined();
+    });
   });
 
-  it("rolls a purge inside a failing transaction back entirely", () => {
-    const { store, dir } = openStore();
-    store.putService(service("a"));
-    store.addEvent("a", event("One", 1));
-    store.putSealedSecret("a", "service", "sealed");
-    expect(() =>
-      store.transaction(() => {
-        store.purgeService("a");
-        throw new Error("after the purge");
-      }),
-    ).toThrow("after the purge");
-    expect(store.service("a")?.id).toBe("a");
-    const again = reopen(store, dir);
-    expect(again.service("a")?.id).toBe("a");
-    expect(again.events("a", 0, 10)).toHaveLength(1);
-    expect(again.sealedSecret("a", "service")).toBe("sealed");
+  describe("catalog", () => {
+    const provider = (name: string) => ({
+      entry: { name, schemaVersion: "v1", version: "v1" } as unknown as schemas.Provider,
+      scope: { type: "global" as const },
+      builtin: false,
+    });
+
+    it("hands out the same parsed catalog until a provider changes, and a fresh one after", async () => {
+      const { store } = await fresh();
+      await store.putProvider(provider("one"));
+      const first = await store.providers();
+      expect(await store.providers()).toBe(first);
+      await store.putProvider(provider("two"));
+      const second = await store.providers();
+      expect(second).not.toBe(first);
+      expect(second.map((p) => p.entry.name)).toEqual(["one", "two"]);
+      await store.deleteProvider("one", "v1");
+      expect((await store.providers()).map((p) => p.entry.name)).toEqual(["two"]);
+    });
+
+    it("does not keep a catalog read inside a transaction that rolls back", async () => {
+      const { store } = await fresh();
+      await store.putProvider(provider("one"));
+      await expect(
+        store.transaction(async () => {
+          await store.putProvider(provider("two"));
+          expect((await store.providers()).map((p) => p.entry.name)).toEqual(["one", "two"]);
+          throw new Error("no");
+        }),
+      ).rejects.toThrow("no");
+      expect((await store.providers()).map((p) => p.entry.name)).toEqual(["one"]);
+    });
+  });
+
+  describe("event retention", () => {
+    it("keeps at most about maxPerService events per service, the newest, without touching others", async () => {
+      const { store } = await fresh({ eventRetention: { maxPerService: 50 } });
+      const t0 = Date.parse("2025-01-01T00:00:00Z");
+      for (let i = 0; i < 200; i++) await store.addEvent("busy", event(`E${i}`, t0 + i));
+      await store.addEvent("quiet", event("Q", t0));
+      const kept = await store.events("busy", 0, 1_000);
+      // Trimmed every 5 writes (a tenth of the cap): never more than cap + 5.
+      expect(kept.length).toBeGreaterThanOrEqual(50);
+      expect(kept.length).toBeLessThanOrEqual(55);
+      expect(kept.at(-1)?.event.eventName).toBe("E199");
+      expect(kept.map((e) => e.event.eventName)).toEqual(
+        Array.from({ length: kept.length }, (_, i) => `E${200 - kept.length + i}`),
+      );
+      expect(await store.events("quiet", 0, 10)).toHaveLength(1);
+    });
+
+    it("drops events older than maxAgeDays when the service writes again", async () => {
+      const { store } = await fresh({ eventRetention: { maxPerService: 10, maxAgeDays: 30 } });
+      const day = 86_400_000;
+      const t0 = Date.parse("2025-01-01T00:00:00Z");
+      for (let i = 0; i < 3; i++) await store.addEvent("s", event(`Old${i}`, t0 + i));
+      // The first trim runs on the first write after start; the next after 1 more (a tenth of 10).
+      await store.addEvent("s", event("New", t0 + 31 * day));
+      expect((await store.events("s", 0, 100)).map((e) => e.event.eventName)).toEqual(["New"]);
+    });
+
+    it("ages out the logs of services that no longer write, through pruneEvents", async () => {
+      const { store } = await fresh();
+      const day = 86_400_000;
+      const t0 = Date.parse("2025-01-01T00:00:00Z");
+      await store.addEvent("idle", event("Old", t0));
+      await store.addEvent("idle", event("Recent", t0 + 20 * day));
+      await store.addEvent("other", event("Other", t0 + 1));
+      expect(await store.pruneEvents(t0 + 29 * day)).toBe(0);
+      expect(await store.pruneEvents(t0 + 31 * day)).toBe(2);
+      expect((await store.events("idle", 0, 10)).map((e) => e.event.eventName)).toEqual(["Recent"]);
+      expect(await store.events("other", 0, 10)).toEqual([]);
+    });
+  });
+
+  it("answers a ping, and keeps metadata and sealed secrets", async () => {
+    const { store, reopen } = await fresh();
+    await store.ping();
+    await store.setMeta("k", "v1");
+    await store.setMeta("k", "v2");
+    await store.putSealedSecret("o", "backups", "s1");
+    const again = await reopen();
+    expect(await again.meta("k")).toBe("v2");
+    expect(await again.allSealedSecrets()).toEqual([{ owner: "o", kind: "backups", sealed: "s1" }]);
   });
 });
 
-describe("event retention", () => {
-  const rows = (dir: string, id: string) => {
-    const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+describe("store on PostgreSQL only: replicas share one database", () => {
+  const kind = postgresKind();
+  afterAll(() => kind.cleanup(), 60_000);
+
+  it("reads through one store what another committed, at once (no cached copy)", async () => {
+    const { store: a, where } = await kind.fresh();
+    const b = await Store.open(where);
     try {
-      return (db.prepare("SELECT COUNT(*) AS n FROM events WHERE service_id = ?").get(id) as { n: number }).n;
+      const r = service("x");
+      await a.putService(r);
+      expect((await b.service("x"))?.rev).toBe(1);
+      await b.putService({ ...(await b.service("x"))!, config: { by: "B" } });
+      expect((await a.service("x"))?.config).toEqual({ by: "B" });
+      expect(JSON.parse((await a.serviceView("x"))!.view).config).toEqual({ by: "B" });
+      // The catalog too: a provider written through B is in A's next read.
+      const before = await a.providers();
+      await b.putProvider({
+        entry: { name: "p", schemaVersion: "v1", version: "v1" } as unknown as schemas.Provider,
+        scope: { type: "global" },
+        builtin: false,
+      });
+      expect((await a.providers()).map((p) => p.entry.name)).toEqual([
+        ...before.map((p) => p.entry.name),
+        "p",
+      ]);
     } finally {
-      db.close();
+      await b.close();
+      await a.close();
     }
-  };
+  });
 
-  it("keeps at most about maxPerService events per service, the newest, without touching others", () => {
-    const { store, dir } = openStore({ eventRetention: { maxPerService: 50 } });
-    const t0 = Date.parse("2025-01-01T00:00:00Z");
-    for (let i = 0; i < 500; i++) store.addEvent("busy", event(`E${i}`, t0 + i));
-    store.addEvent("quiet", event("Q", t0));
-    const kept = store.events("busy", 0, 1_000);
-    // Trimmed every 5 writes (a tenth of the cap): never more than cap + 5.
-    expect(kept.length).toBeGreaterThanOrEqual(50);
-    expect(kept.length).toBeLessThanOrEqual(55);
-    expect(kept.at(-1)?.event.eventName).toBe("E499");
-    expect(kept.map((e) => e.event.eventName)).toEqual(
-      Array.from({ length: kept.length }, (_, i) => `E${500 - kept.length + i}`),
+  it("lets replicas that start together migrate one at a time", async () => {
+    const { store, where } = await kind.fresh();
+    await store.close();
+    // A fresh database, opened by five stores at once.
+    const url = where.database!.replace(/\/([^/]*)$/, "/$1_m");
+    const { Client } = await import("pg");
+    const c = new Client({ connectionString: where.database });
+    await c.connect();
+    await c.query(`CREATE DATABASE ${c.escapeIdentifier(new URL(url).pathname.slice(1))}`);
+    await c.end();
+    const stores = await Promise.all(
+      Array.from({ length: 5 }, () => Store.open({ dataDir: where.dataDir, database: url })),
     );
-    expect(rows(dir, "quiet")).toBe(1);
+    try {
+      const c2 = new Client({ connectionString: url });
+      await c2.connect();
+      const rows = (await c2.query("SELECT version FROM schema_migrations ORDER BY version")).rows;
+      await c2.end();
+      expect(rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4]);
+    } finally {
+      for (const s of stores) await s.close();
+    }
   });
 
-  it("drops events older than maxAgeDays when the service writes again", () => {
-    const { store } = openStore({ eventRetention: { maxPerService: 10, maxAgeDays: 30 } });
-    const day = 86_400_000;
-    const t0 = Date.parse("2025-01-01T00:00:00Z");
-    for (let i = 0; i < 3; i++) store.addEvent("s", event(`Old${i}`, t0 + i));
-    // The first trim runs on the first write after start; the next after 1 more (a tenth of 10).
-    store.addEvent("s", event("New", t0 + 31 * day));
-    expect(store.events("s", 0, 100).map((e) => e.event.eventName)).toEqual(["New"]);
+  it("names the database without its password when it cannot be reached", async () => {
+    await expect(
+      Store.open({ dataDir: tmpdir(), database: "postgres://u:hunter2secret@127.0.0.1:1/db" }),
+    ).rejects.toThrow(/postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db/);
+    await expect(
+      Store.open({ dataDir: tmpdir(), database: "postgres://u:hunter2secret@127.0.0.1:1/db" }),
+    ).rejects.not.toThrow(/hunter2secret/);
   });
+});
 
-  it("ages out the logs of services that no longer write, through pruneEvents", () => {
-    const { store, dir } = openStore();
-    const day = 86_400_000;
-    const t0 = Date.parse("2025-01-01T00:00:00Z");
-    store.addEvent("idle", event("Old", t0));
-    store.addEvent("idle", event("Recent", t0 + 20 * day));
-    store.addEvent("other", event("Other", t0 + 1));
-    expect(store.pruneEvents(t0 + 29 * day)).toBe(0);
-    expect(store.pruneEvents(t0 + 31 * day)).toBe(2);
-    expect(store.events("idle", 0, 10).map((e) => e.event.eventName)).toEqual(["Recent"]);
-    expect(rows(dir, "other")).toBe(0);
-  });
-
-  it("uses an index for both trims, never a scan of the whole table", () => {
-    const { dir, store } = openStore();
-    store.addEvent("s", event("One", 1));
-    const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
-    const plan = (sql: string) =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join("; ");
-    expect(plan("DELETE FROM events WHERE at < 5")).toMatch(/USING (COVERING )?INDEX events_at/);
-    expect(plan("DELETE FROM events WHERE service_id = 's' AND at < 5")).toMatch(/INDEX events_(service|at)/);
-    expect(
-      plan(
-        "DELETE FROM events WHERE service_id = 's' AND seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10)",
-      ),
-    ).not.toMatch(/SCAN events(?! USING)/);
-    db.close();
+describe("store on SQLite only: query plans", () => {
+  it("uses an index for both event trims, never a scan of the whole table", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "landform-store-"));
+    const store = await Store.sqlite(dir);
+    try {
+      await store.addEvent("s", event("One", 1));
+      const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+      const plan = (sql: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+          .map((r) => r.detail)
+          .join("; ");
+      expect(plan("DELETE FROM events WHERE at < 5")).toMatch(/USING (COVERING )?INDEX events_at/);
+      expect(plan("DELETE FROM events WHERE service_id = 's' AND at < 5")).toMatch(
+        /INDEX events_(service|at)/,
+      );
+      expect(
+        plan(
+          "DELETE FROM events WHERE service_id = 's' AND seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10)",
+        ),
+      ).not.toMatch(/SCAN events(?! USING)/);
+      db.close();
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

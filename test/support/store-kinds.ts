@@ -1,0 +1,54 @@
+/**
+ * Both stores for the store's unit tests: one shared suite runs against each.
+ * SQLite gets a fresh data dir per store; PostgreSQL a real server started
+ * once per test file (test/support/postgres.ts; no server binary is a
+ * failure, never a skip) and a fresh database per store.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Store, type StoreOptions } from "../../control-plane/store/store";
+import { startPostgres, type TestPostgres } from "./postgres";
+
+export interface StoreKind {
+  name: "sqlite" | "postgres";
+  /** A new, empty store; `where` reopens the same data (dir or database). */
+  fresh(options?: StoreOptions): Promise<{ store: Store; where: { dataDir: string; database?: string } }>;
+  /** Everything started for this kind (the PostgreSQL server, temp dirs) goes. */
+  cleanup(): Promise<void>;
+}
+
+export function sqliteKind(): StoreKind {
+  const dirs: string[] = [];
+  return {
+    name: "sqlite",
+    async fresh(options) {
+      const dataDir = mkdtempSync(join(tmpdir(), "landform-store-"));
+      dirs.push(dataDir);
+      return { store: await Store.open({ dataDir }, options), where: { dataDir } };
+    },
+    async cleanup() {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
+
+export function postgresKind(): StoreKind {
+  let server: Promise<TestPostgres> | undefined;
+  const dirs: string[] = [];
+  return {
+    name: "postgres",
+    async fresh(options) {
+      server ??= startPostgres();
+      const database = await (await server).createDatabase();
+      const dataDir = mkdtempSync(join(tmpdir(), "landform-store-"));
+      dirs.push(dataDir);
+      return { store: await Store.open({ dataDir, database }, options), where: { dataDir, database } };
+    },
+    async cleanup() {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+      if (server) await (await server).stop();
+      server = undefined;
+    },
+  };
+}
