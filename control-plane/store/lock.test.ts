@@ -60,7 +60,7 @@ describe("data dir lock", () => {
     const dir = tempDir();
     const child = await holder(dir);
     const started = Date.now();
-    expect(() => new Store(dir)).toThrow(DataDirLockedError);
+    await expect(Store.sqlite(dir)).rejects.toThrow(DataDirLockedError);
     expect(() => lockDataDir(dir)).toThrow(
       `the data dir ${dir} is in use by another landform process (pid ${child.pid})`,
     );
@@ -75,20 +75,20 @@ describe("data dir lock", () => {
       child.once("exit", () => ok());
       child.kill("SIGKILL");
     });
-    const store = new Store(dir);
-    store.setMeta("after", "crash");
-    expect(store.meta("after")).toBe("crash");
+    const store = await Store.sqlite(dir);
+    await store.setMeta("after", "crash");
+    expect(await store.meta("after")).toBe("crash");
     expect(readFileSync(join(dir, "landform.pid"), "utf8").trim()).toBe(String(process.pid));
-    store.close();
+    await store.close();
   });
 
   it("is shared within a process and let go when its last user closes", async () => {
     const dir = tempDir();
     const release = lockDataDir(dir);
-    const store = new Store(dir); // the same process: serve opens two stores on one dir
+    const store = await Store.sqlite(dir); // the same process: serve opens two stores on one dir
     release();
     release(); // a second call is harmless
-    store.close();
+    await store.close();
     // Nobody in this process holds it now: another process can take it.
     const child = await holder(dir);
     expect(child.pid).toBeGreaterThan(0);

@@ -3,8 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { service } from "../../test/support/store-kinds";
+import { viewOf } from "../domain/view";
 import { LATEST_VERSION, MIGRATIONS, migrate, SQLITE, schemaVersion } from "./migrations";
+import { SqliteDb } from "./sqlite-db";
 import { Store } from "./store";
+
+const wrap = (db: Database.Database) => new SqliteDb(db);
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -23,17 +28,17 @@ describe("schema migrations", () => {
     expect(LATEST_VERSION).toBe(MIGRATIONS.length);
   });
 
-  it("brings a new data dir to the latest version and records each step", () => {
+  it("brings a new data dir to the latest version and records each step", async () => {
     const dir = tempDir();
-    new Store(dir).close();
+    await (await Store.sqlite(dir)).close();
     const db = new Database(dbFile(dir));
-    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    expect(await schemaVersion(wrap(db))).toBe(LATEST_VERSION);
     const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     db.close();
   });
 
-  it("adopts a data dir of the unversioned release as version 1 and migrates its rows", () => {
+  it("adopts a data dir of the unversioned release as version 1 and migrates its rows", async () => {
     const dir = tempDir();
     // What the release before versioning left behind: version 1's tables, no schema_migrations.
     const db = new Database(dbFile(dir));
@@ -45,18 +50,18 @@ describe("schema migrations", () => {
     );
     db.close();
 
-    const store = new Store(dir);
-    expect(store.events("s1", 0, 10).map((e) => e.event.eventName)).toEqual(["Old"]);
-    store.close();
+    const store = await Store.sqlite(dir);
+    expect((await store.events("s1", 0, 10)).map((e) => e.event.eventName)).toEqual(["Old"]);
+    await store.close();
     const after = new Database(dbFile(dir));
-    expect(schemaVersion(after)).toBe(LATEST_VERSION);
+    expect(await schemaVersion(wrap(after))).toBe(LATEST_VERSION);
     expect(after.prepare("SELECT at FROM events").get()).toEqual({ at: Date.parse(timestamp) });
     after.close();
   });
 
-  it("refuses a data dir written by a newer landform, naming the dir and both versions", () => {
+  it("refuses a data dir written by a newer landform, naming the dir and both versions", async () => {
     const dir = tempDir();
-    new Store(dir).close();
+    await (await Store.sqlite(dir)).close();
     const db = new Database(dbFile(dir));
     db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
       LATEST_VERSION + 1,
@@ -64,12 +69,12 @@ describe("schema migrations", () => {
       new Date().toISOString(),
     );
     db.close();
-    expect(() => new Store(dir)).toThrow(
+    await expect(Store.sqlite(dir)).rejects.toThrow(
       `${dir} has schema version ${LATEST_VERSION + 1}, but this landform knows versions up to ${LATEST_VERSION}`,
     );
   });
 
-  it("applies each migration atomically: a failing one leaves the version and the tables as they were", () => {
+  it("applies each migration atomically: a failing one leaves the version and the tables as they were", async () => {
     const dir = tempDir();
     const db = new Database(dbFile(dir));
     const broken = [
@@ -80,32 +85,52 @@ describe("schema migrations", () => {
         sql: () => ["CREATE TABLE half (x TEXT)", "THIS IS NOT SQL"],
       },
     ];
-    expect(() => migrate(db, dir, broken)).toThrow();
-    expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    await expect(migrate(wrap(db), dir, broken)).rejects.toThrow();
+    expect(await schemaVersion(wrap(db))).toBe(LATEST_VERSION);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
     db.close();
   });
 
-  it("adds the idempotency_keys table (3) to a data dir at version 2, keeping its rows", () => {
+  it("adds the idempotency_keys table (3) to a data dir at version 2, keeping its rows", async () => {
     const dir = tempDir();
     const db = new Database(dbFile(dir));
-    migrate(db, dir, MIGRATIONS, 2);
+    await migrate(wrap(db), dir, MIGRATIONS, 2);
     db.prepare("INSERT INTO meta (key, value) VALUES ('kept', 'yes')").run();
     db.close();
 
-    const store = new Store(dir);
-    expect(store.meta("kept")).toBe("yes");
+    const store = await Store.sqlite(dir);
+    expect(await store.meta("kept")).toBe("yes");
     const answer = { fingerprint: "f", status: 200, contentType: "application/json", body: "{}" };
-    store.idempotency.record("scope", "key", answer, 1_000);
-    expect(store.idempotency.find("scope", "key", 1_001)).toMatchObject(answer);
-    store.close();
+    await store.idempotency.record("scope", "key", answer, 1_000);
+    expect(await store.idempotency.find("scope", "key", 1_001)).toMatchObject(answer);
+    await store.close();
     const after = new Database(dbFile(dir));
-    expect(schemaVersion(after)).toBe(LATEST_VERSION);
+    expect(await schemaVersion(wrap(after))).toBe(LATEST_VERSION);
     expect(
       after.prepare("SELECT name FROM sqlite_master WHERE name = 'idempotency_keys_expiry'").get(),
     ).toEqual({
       name: "idempotency_keys_expiry",
     });
     after.close();
+  });
+
+  it("moves each service's revision and API view into columns (4), from the record", async () => {
+    const dir = tempDir();
+    const db = new Database(dbFile(dir));
+    await migrate(wrap(db), dir, MIGRATIONS, 3);
+    const record = service("s1");
+    record.rev = 7;
+    db.prepare(
+      "INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run("s1", 1, "s1", null, "creating", null, JSON.stringify(record));
+    db.close();
+
+    const store = await Store.sqlite(dir);
+    expect((await store.service("s1"))?.rev).toBe(7);
+    expect((await store.serviceView("s1"))?.view).toBe(JSON.stringify(viewOf(record)));
+    // The next write compares against the migrated revision.
+    await store.putService({ ...record, config: { changed: true } });
+    expect((await store.service("s1"))?.rev).toBe(8);
+    await store.close();
   });
 });

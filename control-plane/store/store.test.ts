@@ -10,34 +10,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import { postgresKind, type StoreKind, sqliteKind } from "../../test/support/store-kinds";
+import { postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
 import { viewOf } from "../domain/view";
 import { NameTakenError, type ServiceRecord, StaleRecordError, Store, type StoreOptions } from "./store";
-
-export function service(id: string, name = id): ServiceRecord {
-  return {
-    id,
-    teamId: 1,
-    name,
-    provider: { name: "postgres", schemaVersion: "v1" },
-    plan: { id: 0, parameters: {} } as unknown as schemas.PlanSelection,
-    config: {},
-    pause: false,
-    backups: { enabled: false },
-    backupEntries: [],
-    createdAt: new Date(0).toISOString(),
-    state: "creating",
-    generation: 1,
-    observedGeneration: 0,
-    sentGeneration: 0,
-    secretsVersion: 1,
-    sentSecretsVersion: 0,
-    backendCreated: false,
-    failures: 0,
-    nextAttemptAt: null,
-    recentEvents: [],
-  };
-}
 
 function event(name: string, at: number): schemas.LogRecord {
   const timestamp = new Date(at).toISOString();

@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Store, type StoreOptions } from "../../control-plane/store/store";
+import { type ServiceRecord, Store, type StoreOptions } from "../../control-plane/store/store";
+import type * as schemas from "../../sdk/schemas";
 import { startPostgres, type TestPostgres } from "./postgres";
 
 export interface StoreKind {
@@ -50,5 +51,31 @@ export function postgresKind(): StoreKind {
       if (server) await (await server).stop();
       server = undefined;
     },
+  };
+}
+
+/** A minimal new service record (no revision yet) for store tests. */
+export function service(id: string, name = id): ServiceRecord {
+  return {
+    id,
+    teamId: 1,
+    name,
+    provider: { name: "postgres", schemaVersion: "v1" },
+    plan: { id: 0, parameters: {} } as unknown as schemas.PlanSelection,
+    config: {},
+    pause: false,
+    backups: { enabled: false },
+    backupEntries: [],
+    createdAt: new Date(0).toISOString(),
+    state: "creating",
+    generation: 1,
+    observedGeneration: 0,
+    sentGeneration: 0,
+    secretsVersion: 1,
+    sentSecretsVersion: 0,
+    backendCreated: false,
+    failures: 0,
+    nextAttemptAt: null,
+    recentEvents: [],
   };
 }
