@@ -42,13 +42,18 @@ function tempDir(): string {
 }
 
 /** How many times the test routes wrote, read from the database. */
-const writes = (store: Store, name: string) => Number(store.meta(`writes:${name}`) ?? 0);
+const writes = async (store: Store, name: string) => Number((await store.meta(`writes:${name}`)) ?? 0);
 
-/** A test write: bumps a counter in the store, in a transaction of its own (which joins the key's). */
+/**
+ * A test write: bumps a counter in the store, in a transaction of its own
+ * (which joins the key's), with a pause between its read and its write, as a
+ * handler that calls a service between statements has.
+ */
 function write(store: Store, name: string) {
-  return store.transaction(() => {
-    const n = writes(store, name) + 1;
-    store.setMeta(`writes:${name}`, String(n));
+  return store.transaction(async () => {
+    const n = (await writes(store, name)) + 1;
+    await new Promise((r) => setTimeout(r, 1));
+    await store.setMeta(`writes:${name}`, String(n));
     if (name === "refuse") throw new DomainError(409, "Conflict", "name: refused on purpose");
     return { name, n };
   });
@@ -59,7 +64,7 @@ async function start(
   keys?: (store: Store) => IdempotencyDeps["keys"],
   clock = { now: Date.parse("2026-01-01T00:00:00Z") },
 ): Promise<Running> {
-  const store = new Store(dataDir);
+  const store = await Store.sqlite(dataDir);
   const tokens = new TokenTable();
   tokens.add(A, { teams: new Set([1]), admin: false });
   tokens.add(B, { teams: new Set([1]), admin: false });
@@ -104,8 +109,8 @@ async function start(
         method: "POST",
         path: "/api/t/ping",
         hidden: true,
-        handler: () => {
-          write(store, "ping");
+        handler: async () => {
+          await write(store, "ping");
           return new RawBody("pong", "text/plain", 202);
         },
       }),
@@ -120,7 +125,7 @@ async function start(
     close: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      store.close();
+      await store.close();
     },
   };
   cleanups.push(() => running.close().catch(() => {}));
@@ -199,10 +204,28 @@ describe("Idempotency-Key over HTTP", () => {
     expect(again.text).toBe(first.text);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.headers.get("content-type")).toBe("application/json");
-    expect(writes(cp.store, "orders")).toBe(1);
+    expect(await writes(cp.store, "orders")).toBe(1);
     // Without a key, nothing is replayed.
     await send(cp, "POST", "/api/t/things", { name: "orders" }, {});
-    expect(writes(cp.store, "orders")).toBe(2);
+    expect(await writes(cp.store, "orders")).toBe(2);
+  });
+
+  it("runs asynchronous handlers inside the key's transaction: concurrent keyed writes neither interleave nor get lost", async () => {
+    const cp = await start(tempDir());
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        send(cp, "POST", "/api/t/things", { name: "counter" }, { "idempotency-key": `c${i}` }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    // Each handler read, paused and wrote the counter: serialized transactions give 1..10, no lost update.
+    expect(answers.map((a) => (JSON.parse(a.text) as { n: number }).n).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    expect(await writes(cp.store, "counter")).toBe(10);
+    const again = await send(cp, "POST", "/api/t/things", { name: "counter" }, { "idempotency-key": "c3" });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await writes(cp.store, "counter")).toBe(10);
   });
 
   it("replays a body-less POST's status, type and body too", async () => {
@@ -212,7 +235,7 @@ describe("Idempotency-Key over HTTP", () => {
     expect([first.status, again.status]).toEqual([202, 202]);
     expect(again.text).toBe("pong");
     expect(again.headers.get("content-type")).toBe("text/plain");
-    expect(writes(cp.store, "ping")).toBe(1);
+    expect(await writes(cp.store, "ping")).toBe(1);
   });
 
   it("refuses the same key with another body or path with a 422 naming the header", async () => {
@@ -229,7 +252,7 @@ describe("Idempotency-Key over HTTP", () => {
     expect(problem).toMatchObject({ status: 422, title: "Unprocessable Entity" });
     expect(problem.detail).toMatch(/^Idempotency-Key: key "k2" was first used for a different request/);
     expect(problem.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(writes(cp.store, "billing")).toBe(0);
+    expect(await writes(cp.store, "billing")).toBe(0);
     const patch = await send(cp, "PATCH", "/api/t/things", { name: "orders" }, { "idempotency-key": "k2" });
     expect(patch.status).toBe(422);
   });
@@ -241,7 +264,7 @@ describe("Idempotency-Key over HTTP", () => {
     expect(b.status).toBe(200);
     expect(b.headers.get("idempotent-replayed")).toBeNull();
     expect(JSON.parse(b.text)).toEqual({ name: "orders", n: 2 });
-    expect(writes(cp.store, "orders")).toBe(2);
+    expect(await writes(cp.store, "orders")).toBe(2);
   });
 
   it("honours PATCH and ignores the header on PUT, where repeating is harmless anyway", async () => {
@@ -249,12 +272,12 @@ describe("Idempotency-Key over HTTP", () => {
     await send(cp, "PATCH", "/api/t/things", { name: "p" }, { "idempotency-key": "k3" });
     const again = await send(cp, "PATCH", "/api/t/things", { name: "p" }, { "idempotency-key": "k3" });
     expect(again.headers.get("idempotent-replayed")).toBe("true");
-    expect(writes(cp.store, "p")).toBe(1);
+    expect(await writes(cp.store, "p")).toBe(1);
     // Not even a malformed key matters on PUT.
     const put = await send(cp, "PUT", "/api/t/things", { name: "u" }, { "idempotency-key": "x".repeat(300) });
     expect(put.status).toBe(200);
     await send(cp, "PUT", "/api/t/things", { name: "u" }, { "idempotency-key": "x".repeat(300) });
-    expect(writes(cp.store, "u")).toBe(2);
+    expect(await writes(cp.store, "u")).toBe(2);
   });
 
   it("answers 400 for a malformed key before doing anything", async () => {
@@ -268,7 +291,7 @@ describe("Idempotency-Key over HTTP", () => {
     );
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text).detail).toMatch(/^Idempotency-Key: must be at most 255 characters/);
-    expect(writes(cp.store, "orders")).toBe(0);
+    expect(await writes(cp.store, "orders")).toBe(0);
   });
 
   it("answers 409 to a request whose key is still being answered, then serves the first answer", async () => {
@@ -309,7 +332,7 @@ describe("Idempotency-Key over HTTP", () => {
     const third = await send(cp, "POST", "/api/t/things", { name: "slow" }, { "idempotency-key": "k4" });
     expect(third.headers.get("idempotent-replayed")).toBe("true");
     expect(third.text).toBe(done.text);
-    expect(writes(cp.store, "slow")).toBe(1);
+    expect(await writes(cp.store, "slow")).toBe(1);
   });
 
   it("frees a key whose request was abandoned mid-body", async () => {
@@ -325,7 +348,7 @@ describe("Idempotency-Key over HTTP", () => {
     await new Promise((r) => setTimeout(r, 50));
     const retry = await send(cp, "POST", "/api/t/things", { name: "later" }, { "idempotency-key": "k5" });
     expect(retry.status).toBe(200);
-    expect(writes(cp.store, "later")).toBe(1);
+    expect(await writes(cp.store, "later")).toBe(1);
   });
 
   it("does not remember a refused request: its retry is judged afresh", async () => {
@@ -333,7 +356,7 @@ describe("Idempotency-Key over HTTP", () => {
     const refused = await send(cp, "POST", "/api/t/things", { name: "refuse" }, { "idempotency-key": "k6" });
     expect(refused.status).toBe(409);
     // The refusal rolled its write back, and left the key free.
-    expect(writes(cp.store, "refuse")).toBe(0);
+    expect(await writes(cp.store, "refuse")).toBe(0);
     const other = await send(cp, "POST", "/api/t/things", { name: "fine" }, { "idempotency-key": "k6" });
     expect(other.status).toBe(200);
   });
@@ -341,15 +364,15 @@ describe("Idempotency-Key over HTTP", () => {
   it("never keeps a write without its key: a failure to record rolls the write back", async () => {
     const cp = await start(tempDir(), (store) => ({
       find: (...args) => store.idempotency.find(...args),
-      record: (...args) => {
-        store.idempotency.record(...args);
+      record: async (...args) => {
+        await store.idempotency.record(...args);
         throw new Error("disk full");
       },
     }));
     const res = await send(cp, "POST", "/api/t/things", { name: "orders" }, { "idempotency-key": "k7" });
     expect(res.status).toBe(500);
-    expect(writes(cp.store, "orders")).toBe(0);
-    expect(cp.store.idempotency.size()).toBe(0);
+    expect(await writes(cp.store, "orders")).toBe(0);
+    expect(await cp.store.idempotency.size()).toBe(0);
   });
 
   it("forgets keys after 24 hours and sweeps them from the table", async () => {
@@ -366,11 +389,11 @@ describe("Idempotency-Key over HTTP", () => {
     const fresh = await send(cp, "POST", "/api/t/things", { name: "b" }, { "idempotency-key": "old" });
     expect(fresh.status).toBe(200);
     await send(cp, "POST", "/api/t/things", { name: "c" }, { "idempotency-key": "other" });
-    expect(cp.store.idempotency.size()).toBe(2);
+    expect(await cp.store.idempotency.size()).toBe(2);
     cp.clock.now += IDEMPOTENCY_TTL_MS;
     // The next write sweeps what expired (at most once a minute).
     await send(cp, "POST", "/api/t/things", { name: "d" }, { "idempotency-key": "new" });
-    expect(cp.store.idempotency.size()).toBe(1);
+    expect(await cp.store.idempotency.size()).toBe(1);
   });
 
   it("replays across a restart of the server on the same data dir", async () => {
@@ -388,6 +411,6 @@ describe("Idempotency-Key over HTTP", () => {
     );
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(replay.text).toBe(first.text);
-    expect(writes(again.store, "orders")).toBe(1);
+    expect(await writes(again.store, "orders")).toBe(1);
   });
 });

@@ -28,12 +28,12 @@ let store: Store;
 let catalog: Catalog;
 let definition: Record<string, unknown>;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "landform-catalog-"));
-  store = new Store(dir);
+  store = await Store.sqlite(dir);
   catalog = new Catalog(store, Vault.open(dir), Date.now);
   const bundled = bundledCatalog("http://127.0.0.1:1", "bundled-key");
-  for (const entry of bundled) catalog.installBundled(entry);
+  for (const entry of bundled) await catalog.installBundled(entry);
   const {
     backend: _b,
     scope: _s,
@@ -44,8 +44,8 @@ beforeEach(() => {
   definition = rest;
 });
 
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -63,9 +63,9 @@ const team = (...teamIds: number[]): schemas.ProviderScope => ({ type: "team", t
 const GLOBAL: schemas.ProviderScope = { type: "global" };
 
 /** The status a call is refused with, or 200. */
-function statusOf(call: () => unknown): number {
+async function statusOf(call: () => unknown): Promise<number> {
   try {
-    call();
+    await call();
     return 200;
   } catch (error) {
     if (error instanceof DomainError) return error.status;
@@ -85,8 +85,8 @@ describe("registering a provider", () => {
     ["an admin token of no team, a team", "ADMIN", team(1), 403],
     ["an admin token of team 1, team 1", "ADMIN1", team(1), 200],
     ["any token, no team at all", "T1", team(), 400],
-  ] as const)("%s (%s, scope %j): %i", (_what, who: Who, scope, status) => {
-    expect(statusOf(() => catalog.create(CALLERS[who], body("p", scope)))).toBe(status);
+  ] as const)("%s (%s, scope %j): %i", async (_what, who: Who, scope, status) => {
+    expect(await statusOf(() => catalog.create(CALLERS[who], body("p", scope)))).toBe(status);
   });
 });
 
@@ -107,10 +107,10 @@ describe("changing, replacing and deleting a provider", () => {
     ["global", GLOBAL, "ADMIN", { displayName: "x" }, 200],
     ["global", GLOBAL, "ADMIN", { scope: team(1) }, 403],
     ["global", GLOBAL, "ADMIN1", { scope: team(1) }, 200],
-  ] as const)("%s provider (%j), by %s with %j: %i", (_what, scope, who: Who, patch, status) => {
-    catalog.create(scope.type === "global" ? ADMIN : T12, body("p", scope));
+  ] as const)("%s provider (%j), by %s with %j: %i", async (_what, scope, who: Who, patch, status) => {
+    await catalog.create(scope.type === "global" ? ADMIN : T12, body("p", scope));
     const update = patch as schemas.UpdateProviderRequest;
-    expect(statusOf(() => catalog.update(CALLERS[who], "p", "v1", update))).toBe(status);
+    expect(await statusOf(() => catalog.update(CALLERS[who], "p", "v1", update))).toBe(status);
   });
 
   it.each([
@@ -120,55 +120,55 @@ describe("changing, replacing and deleting a provider", () => {
     ["shared by 1 and 2", team(1, 2), "T12", 200],
     ["global", GLOBAL, "T12", 403],
     ["global", GLOBAL, "ADMIN", 200],
-  ] as const)("deleting %s provider (%j), by %s: %i", (_what, scope, who: Who, status) => {
-    catalog.create(scope.type === "global" ? ADMIN : T12, body("p", scope));
-    expect(statusOf(() => catalog.delete(CALLERS[who], "p", "v1"))).toBe(status);
-    expect(catalog.get("p", "v1") === undefined).toBe(status === 200);
+  ] as const)("deleting %s provider (%j), by %s: %i", async (_what, scope, who: Who, status) => {
+    await catalog.create(scope.type === "global" ? ADMIN : T12, body("p", scope));
+    expect(await statusOf(() => catalog.delete(CALLERS[who], "p", "v1"))).toBe(status);
+    expect((await catalog.get("p", "v1")) === undefined).toBe(status === 200);
   });
 
-  it("replaces (PUT) under the same rules as PATCH for the current scope and as POST for the new one", () => {
-    catalog.create(ADMIN, body("g", GLOBAL));
-    catalog.create(T1, body("a", team(1)));
-    expect(statusOf(() => catalog.upsert(T2, body("g", team(2))))).toBe(403);
-    expect(statusOf(() => catalog.upsert(T2, body("a", team(2))))).toBe(404);
-    expect(statusOf(() => catalog.upsert(T1, body("a", team(1, 2))))).toBe(403);
-    expect(statusOf(() => catalog.upsert(ADMIN, body("g", GLOBAL)))).toBe(200);
-    expect(statusOf(() => catalog.upsert(T2, body("new-b", team(2))))).toBe(200);
+  it("replaces (PUT) under the same rules as PATCH for the current scope and as POST for the new one", async () => {
+    await catalog.create(ADMIN, body("g", GLOBAL));
+    await catalog.create(T1, body("a", team(1)));
+    expect(await statusOf(() => catalog.upsert(T2, body("g", team(2))))).toBe(403);
+    expect(await statusOf(() => catalog.upsert(T2, body("a", team(2))))).toBe(404);
+    expect(await statusOf(() => catalog.upsert(T1, body("a", team(1, 2))))).toBe(403);
+    expect(await statusOf(() => catalog.upsert(ADMIN, body("g", GLOBAL)))).toBe(200);
+    expect(await statusOf(() => catalog.upsert(T2, body("new-b", team(2))))).toBe(200);
   });
 
-  it("never lets anyone change or delete a bundled provider", () => {
+  it("never lets anyone change or delete a bundled provider", async () => {
     for (const who of [ADMIN, ADMIN1, T12]) {
-      expect(statusOf(() => catalog.update(who, "postgres", "v1", { displayName: "x" }))).toBe(403);
-      expect(statusOf(() => catalog.delete(who, "postgres", "v1"))).toBe(403);
-      expect(statusOf(() => catalog.upsert(who, body("postgres")))).toBe(403);
+      expect(await statusOf(() => catalog.update(who, "postgres", "v1", { displayName: "x" }))).toBe(403);
+      expect(await statusOf(() => catalog.delete(who, "postgres", "v1"))).toBe(403);
+      expect(await statusOf(() => catalog.upsert(who, body("postgres")))).toBe(403);
     }
   });
 
-  it("refuses a name another team has taken with 409, and changes nothing of it", () => {
-    catalog.create(T1, body("a", team(1)));
-    expect(statusOf(() => catalog.create(T2, body("a", team(2))))).toBe(409);
-    expect(catalog.list(T2).map((p) => p.name)).not.toContain("a");
-    expect(catalog.list(T1).find((p) => p.name === "a")?.backend).toEqual({
+  it("refuses a name another team has taken with 409, and changes nothing of it", async () => {
+    await catalog.create(T1, body("a", team(1)));
+    expect(await statusOf(() => catalog.create(T2, body("a", team(2))))).toBe(409);
+    expect((await catalog.list(T2)).map((p) => p.name)).not.toContain("a");
+    expect((await catalog.list(T1)).find((p) => p.name === "a")?.backend).toEqual({
       api: { endpoint: "http://127.0.0.1:2/api/v1/postgres" },
     });
   });
 });
 
 describe("the providers a team's services may use", () => {
-  it("are global ones and those scoped to that team, and follow scope changes", () => {
-    catalog.create(T12, body("shared", team(1, 2)));
-    expect(catalog.forTeam(1, "shared", "v1")).toBeDefined();
-    expect(catalog.forTeam(3, "shared", "v1")).toBeUndefined();
-    catalog.update(T12, "shared", "v1", { scope: team(2) });
-    expect(catalog.forTeam(1, "shared", "v1")).toBeUndefined();
-    expect(catalog.forTeam(2, "shared", "v1")).toBeDefined();
-    expect(catalog.forTeam(99, "postgres", "v1")).toBeDefined();
+  it("are global ones and those scoped to that team, and follow scope changes", async () => {
+    await catalog.create(T12, body("shared", team(1, 2)));
+    expect(await catalog.forTeam(1, "shared", "v1")).toBeDefined();
+    expect(await catalog.forTeam(3, "shared", "v1")).toBeUndefined();
+    await catalog.update(T12, "shared", "v1", { scope: team(2) });
+    expect(await catalog.forTeam(1, "shared", "v1")).toBeUndefined();
+    expect(await catalog.forTeam(2, "shared", "v1")).toBeDefined();
+    expect(await catalog.forTeam(99, "postgres", "v1")).toBeDefined();
   });
 
-  it("are what an admin token of no team lists: the global ones only", () => {
-    catalog.create(T1, body("a", team(1)));
-    catalog.create(ADMIN, body("g"));
-    const names = catalog.list(ADMIN).map((p) => p.name);
+  it("are what an admin token of no team lists: the global ones only", async () => {
+    await catalog.create(T1, body("a", team(1)));
+    await catalog.create(ADMIN, body("g"));
+    const names = (await catalog.list(ADMIN)).map((p) => p.name);
     expect(names).toContain("g");
     expect(names).toContain("postgres");
     expect(names).not.toContain("a");

@@ -28,7 +28,8 @@ class ContractBackend {
   readonly puts: string[] = [];
   readonly deletes: string[] = [];
   /** Runs when a backup PUT arrives, before it is answered. */
-  onPut: (id: string) => void = () => {};
+  /** Runs before a PUT is answered (the test's API write lands while the reconciler waits). */
+  onPut: (id: string) => void | Promise<void> = () => {};
   /** A backup that fails when asked for its status. */
   failing = new Set<string>();
   private server!: http.Server;
@@ -40,7 +41,7 @@ class ContractBackend {
       req.on("data", (c: Buffer) => {
         raw += c.toString();
       });
-      req.on("end", () => this.handle(req, raw, res));
+      req.on("end", () => void this.handle(req, raw, res));
     });
     await new Promise<void>((ok) => this.server.listen(0, "127.0.0.1", ok));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -50,7 +51,7 @@ class ContractBackend {
     await new Promise<void>((ok) => this.server.close(() => ok()));
   }
 
-  private handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse) {
+  private async handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse) {
     const url = new URL(req.url ?? "/", "http://x");
     const path = url.pathname.slice(PREFIX.length);
     const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
@@ -64,7 +65,7 @@ class ContractBackend {
       const id = decodeURIComponent(backup[1]!);
       if (req.method === "PUT") {
         this.puts.push(id);
-        this.onPut(id);
+        await this.onPut(id);
         this.objects.add(id);
         return send(202);
       }
@@ -111,14 +112,14 @@ async function setup() {
   const backend = new ContractBackend();
   await backend.start();
   cleanup.push(() => backend.close());
-  const store = new Store(dir);
+  const store = await Store.sqlite(dir);
   cleanup.push(() => store.close());
   let offset = 0;
   const now = () => Date.now() + offset;
   const vault = Vault.open(dir);
   const catalog = new Catalog(store, vault, now);
   const postgres = bundledCatalog(backend.url, "key").find((p) => p.name === "postgres")!;
-  catalog.installBundled(postgres);
+  await catalog.installBundled(postgres);
   const reconciler = new Reconciler({ store, vault, catalog, clock: { now }, random: () => 0 });
   cleanup.push(() => reconciler.stop());
 
@@ -153,12 +154,12 @@ async function setup() {
 
 async function until(
   what: string,
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   step?: () => void,
   timeoutMs = 15_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     step?.();
     await new Promise((r) => setTimeout(r, 10));
@@ -168,33 +169,34 @@ async function until(
 describe("reconciler backups", () => {
   it("records a backup before asking the backend for it, and leaves no orphan when the API wins the race", async () => {
     const { store, backend, reconciler, record } = await setup();
-    store.putService(record("svc"));
+    await store.putService(record("svc"));
     let raced = false;
     const unrecorded: string[] = [];
-    backend.onPut = (backupId) => {
+    backend.onPut = async (backupId) => {
       // Write-ahead: the entry is durable before the backend makes an object.
-      if (!store.service("svc")?.backupEntries.some((e) => e.id === backupId)) unrecorded.push(backupId);
+      if (!(await store.service("svc"))?.backupEntries.some((e) => e.id === backupId))
+        unrecorded.push(backupId);
       if (raced) return;
       raced = true;
       // The API changes the service while the backup is being started (the step's save now loses).
-      const current = structuredClone(store.service("svc")!);
+      const current = (await store.service("svc"))!;
       current.config = { version: "16.6", changed: true };
       current.generation += 1;
-      store.putService(current);
+      await store.putService(current);
     };
-    reconciler.start();
-    const confirmed = () =>
-      (store.service("svc")?.backupEntries ?? []).filter((e) => e.confirmedAt).map((e) => e.id);
-    await until("the first backup to be confirmed", () => confirmed().length >= 1);
+    await reconciler.start();
+    const confirmed = async () =>
+      ((await store.service("svc"))?.backupEntries ?? []).filter((e) => e.confirmedAt).map((e) => e.id);
+    await until("the first backup to be confirmed", async () => (await confirmed()).length >= 1);
     expect(raced).toBe(true);
     expect(unrecorded).toEqual([]);
     // Every object the backend holds belongs to an entry of the record: none orphaned.
-    const known = new Set(store.service("svc")!.backupEntries.map((e) => e.id));
+    const known = new Set((await store.service("svc"))!.backupEntries.map((e) => e.id));
     expect([...backend.objects].filter((id) => !known.has(id))).toEqual([]);
     // One backup, started (at most re-sent under the same id) and confirmed once.
     expect(new Set(backend.puts).size).toBe(1);
-    expect(store.service("svc")!.backupEntries).toHaveLength(1);
-    const names = store.events("svc", 0, 100).map((e) => e.event.eventName);
+    expect((await store.service("svc"))!.backupEntries).toHaveLength(1);
+    const names = (await store.events("svc", 0, 100)).map((e) => e.event.eventName);
     expect(names.filter((n) => n === "BackupConfirmed")).toHaveLength(1);
   });
 
@@ -203,17 +205,19 @@ describe("reconciler backups", () => {
     const id = "11111111-1111-4111-8111-111111111111";
     const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
     r.backups = { enabled: true, config: {} }; // no schedule: only the requested backup
-    store.putService(r);
+    await store.putService(r);
     backend.failing.add(id);
-    reconciler.start();
+    await reconciler.start();
     await until(
       "the failing backup to be given up",
-      () => !store.service("svc")!.backupEntries.some((e) => e.id === id),
+      async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
       () => advance(5_000),
     );
     expect(backend.deletes).toContain(id);
     expect(backend.objects.has(id)).toBe(false);
-    const abandoned = store.events("svc", 0, 500).filter((e) => e.event.eventName === "BackupAbandoned");
+    const abandoned = (await store.events("svc", 0, 500)).filter(
+      (e) => e.event.eventName === "BackupAbandoned",
+    );
     expect(abandoned).toHaveLength(1);
     expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: the disk is full)`);
     expect(abandoned[0]!.event.severityNumber).toBe(13);
@@ -243,19 +247,21 @@ describe("reconciler backups", () => {
     backend.objects.add(uuid(99));
     const r = record("svc", entries);
     r.backups = { enabled: true, config: {} };
-    store.putService(r);
-    reconciler.start();
-    await until("the remaining backups to be confirmed", () => {
-      const e = store.service("svc")!.backupEntries;
+    await store.putService(r);
+    await reconciler.start();
+    await until("the remaining backups to be confirmed", async () => {
+      const e = (await store.service("svc"))!.backupEntries;
       return e.length === MAX_UNCONFIRMED && e.every((x) => x.confirmedAt);
     });
-    const left = store.service("svc")!.backupEntries.map((e) => e.id);
+    const left = (await store.service("svc"))!.backupEntries.map((e) => e.id);
     expect(left).toEqual(Array.from({ length: MAX_UNCONFIRMED }, (_, i) => uuid(i + 3)));
     // The three oldest were never sent to the backend: nothing to delete there.
     for (const i of [0, 1, 2]) expect([...backend.puts, ...backend.deletes]).not.toContain(uuid(i));
     expect(backend.deletes).toEqual([uuid(99)]);
     expect(backend.objects.has(uuid(99))).toBe(false);
-    const abandoned = store.events("svc", 0, 500).filter((e) => e.event.eventName === "BackupAbandoned");
+    const abandoned = (await store.events("svc", 0, 500)).filter(
+      (e) => e.event.eventName === "BackupAbandoned",
+    );
     expect(abandoned.map((e) => e.event.attributes.backupId).sort()).toEqual(
       [uuid(0), uuid(1), uuid(2), uuid(99)].sort(),
     );
