@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` is the fast inner loop (npm run check); `integration`
-// starts real servers and tools and runs only in `npm test`.
+// Projects: `unit` is the fast inner loop (npm run check); `integration`
+// starts real servers and tools and runs only in `npm test`;
+// `integration-postgres` runs the control-plane suites on PostgreSQL.
 // The AWS SDK (backups) warns on every load that its Node 20 support ends;
 // the package's engines field already says what it supports.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -25,6 +26,25 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The control-plane suites again, with the state in a real PostgreSQL
+        // (test/support/serve.ts). Left out, because they test what only the
+        // embedded store has: crash (integrity_check and the data dir lock
+        // under kill -9) and vault (`landform vault rotate`, offline on a data dir).
+        test: {
+          name: "integration-postgres",
+          include: [
+            "test/control-plane.*.test.ts",
+            "test/backups.control-plane.test.ts",
+            "test/idempotency.test.ts",
+          ],
+          exclude: ["test/control-plane.crash.test.ts", "test/control-plane.vault.test.ts"],
+          env: { LANDFORM_TEST_STORE: "postgres" },
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,

@@ -7,10 +7,30 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient, waitForState } from "../sdk";
 import { PG_PASSWORD, PG_USERNAME, postgresRequest } from "./support/fixtures";
 import { CLI, ROOT, ServedControlPlane } from "./support/serve";
+
+/** Every row of every table of the store's PostgreSQL database, as text. */
+async function databaseText(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+    );
+    let text = "";
+    for (const { tablename } of tables.rows) {
+      const rows = await client.query(`SELECT * FROM ${client.escapeIdentifier(tablename)}`);
+      text += JSON.stringify(rows.rows);
+    }
+    return text;
+  } finally {
+    await client.end();
+  }
+}
 
 let cp: ServedControlPlane;
 let token = "";
@@ -40,12 +60,18 @@ describe("landform serve without configured tokens", () => {
     await again.close();
   });
 
-  it("keeps secrets sealed at rest, with a key file only its owner can read", () => {
+  it("keeps secrets sealed at rest, with a key file only its owner can read", async () => {
     const key = statSync(join(cp.dataDir, "vault.key"));
     expect(key.mode & 0o777).toBe(0o600);
-    for (const file of readdirSync(cp.dataDir).filter((f) => f.startsWith("control-plane.sqlite"))) {
-      const bytes = readFileSync(join(cp.dataDir, file)).toString("latin1");
-      expect(bytes).not.toContain(PG_PASSWORD);
+    // What is at rest: the SQLite files of the data dir, or every row of the PostgreSQL database.
+    const atRest = cp.database
+      ? [await databaseText(cp.database)]
+      : readdirSync(cp.dataDir)
+          .filter((f) => f.startsWith("control-plane.sqlite"))
+          .map((file) => readFileSync(join(cp.dataDir, file)).toString("latin1"));
+    expect(atRest.join("")).toContain("dev-db"); // the service is there ...
+    for (const bytes of atRest) {
+      expect(bytes).not.toContain(PG_PASSWORD); // ... its secrets are not, in the clear
       expect(bytes).not.toContain(PG_USERNAME);
       expect(bytes).not.toContain(token);
     }

@@ -2,17 +2,48 @@
  * Starts `landform serve` (the built CLI, as a user runs it) on a free port
  * with its own data dir, and keeps everything it printed for the tests to
  * search (for example for secrets that must never be logged).
+ *
+ * With LANDFORM_TEST_STORE=postgres (the `integration-postgres` project) the
+ * control plane keeps its state in PostgreSQL instead of the data dir: one
+ * real server per test file (test/support/postgres.ts, stopped after the
+ * file), a fresh database per ServedControlPlane, kept across its restarts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll } from "vitest";
+import { startPostgres, type TestPostgres } from "./postgres";
 
 export const ROOT = resolve(__dirname, "..", "..");
 export const CLI = join(ROOT, "dist", "cli", "main.js");
 
+/** Which store the suites run against: the embedded SQLite (default) or PostgreSQL. */
+export const TEST_STORE: "sqlite" | "postgres" =
+  process.env.LANDFORM_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+let sharedPostgres: Promise<TestPostgres> | undefined;
+if (TEST_STORE === "postgres") {
+  afterAll(async () => {
+    const server = sharedPostgres;
+    sharedPostgres = undefined;
+    if (server) await (await server).stop();
+  }, 60_000);
+}
+
+/** A fresh database on this test file's PostgreSQL server (started on first use). */
+export async function testDatabase(): Promise<string> {
+  sharedPostgres ??= startPostgres();
+  return (await sharedPostgres).createDatabase();
+}
+
 export interface ServeOptions {
   dataDir?: string;
+  /**
+   * The PostgreSQL URL to keep the state in. Default: a fresh database when
+   * LANDFORM_TEST_STORE=postgres, else none (SQLite in the data dir); false: SQLite always.
+   */
+  database?: string | false;
   tokens?: string[];
   operationDelayMs?: number;
   testClock?: boolean;
@@ -30,6 +61,8 @@ export class ServedControlPlane {
   /** The reference backends' key, so tests can use their data and admin endpoints. */
   readonly backendKey = `backend-key-${process.pid}-${Date.now()}`;
   private keyDir: string | undefined;
+  /** The PostgreSQL database the control plane keeps its state in, if any. */
+  database: string | undefined;
 
   /** Calls the reference backends (data and fault-injection endpoints) with their key. */
   async backend(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
@@ -51,6 +84,8 @@ export class ServedControlPlane {
   static async start(options: ServeOptions = {}): Promise<ServedControlPlane> {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "landform-cp-"));
     const cp = new ServedControlPlane(dataDir, options, options.dataDir === undefined);
+    if (options.database) cp.database = options.database;
+    else if (options.database === undefined && TEST_STORE === "postgres") cp.database = await testDatabase();
     await cp.launch();
     return cp;
   }
@@ -71,7 +106,8 @@ export class ServedControlPlane {
     args.push(...(this.options.extraArgs ?? []));
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env },
+      // The URL holds a password: through the environment, as the Kubernetes manifests pass it, not in `ps`.
+      env: { ...process.env, ...(this.database ? { LANDFORM_DATABASE: this.database } : {}) },
     });
     this.child = child;
     await new Promise<void>((resolveReady, reject) => {
