@@ -7,7 +7,7 @@
  * last few milliseconds of commits, never corrupt them), or PostgreSQL
  * (`landform serve --database postgres://...`), which several replicas share.
  * Both run the same SQL and the same migrations (store/migrations.ts); see
- * docs/decisions/003-embedded-storage.md and 013-async-store-postgres.md.
+ * docs/decisions/003-embedded-storage.md and 012-async-store-postgres.md.
  *
  * The store reads from the database every time: no copy of the records in
  * memory, so a write through one replica is read through any other at once.
