@@ -74,7 +74,8 @@ export class Reconciler {
       scrub: async (r, text) => scrubBackendText(text, await this.needles(r)),
       commit: (r) => this.commit(r),
     });
-    this.queue = new WorkQueue(o.clock, (id) => this.step(id), o.concurrency ?? 64);
+    // A step is often started by a request inside its transaction (wake): it must not run in it.
+    this.queue = new WorkQueue(o.clock, (id) => o.store.outside(() => this.step(id)), o.concurrency ?? 64);
   }
 
   /** Queues every service that has work due (after a restart, say). */

@@ -26,6 +26,11 @@ export interface Db {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Whether the caller runs inside a transaction. */
   inTransaction(): boolean;
+  /**
+   * Runs `fn` outside any transaction the caller is in: for work that merely
+   * starts there and lives on (a reconcile step woken by a request).
+   */
+  outside<T>(fn: () => T): T;
   close(): Promise<void>;
 }
 

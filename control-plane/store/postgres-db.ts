@@ -12,6 +12,8 @@ import { POSTGRES } from "./dialect";
 interface Tx {
   client: pg.PoolClient;
   doomed?: unknown;
+  /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
+  done?: boolean;
 }
 
 /** BIGINT (int8) and COUNT(*) as numbers: the store's integers (epoch ms, sequence numbers) fit in 2^53. */
@@ -63,7 +65,7 @@ export class PostgresDb implements Db {
   }
 
   private runner(): pg.Pool | pg.PoolClient {
-    return this.scope.getStore()?.client ?? this.pool;
+    return this.current()?.client ?? this.pool;
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -81,12 +83,26 @@ export class PostgresDb implements Db {
     await this.runner().query(sql);
   }
 
+  /**
+   * The transaction the caller runs in. Async work started inside one (a
+   * timer, a queued job) inherits its context; once it has ended, that work
+   * runs on its own like any other caller.
+   */
+  private current(): Tx | undefined {
+    const tx = this.scope.getStore();
+    return tx && !tx.done ? tx : undefined;
+  }
+
+  outside<T>(fn: () => T): T {
+    return this.scope.exit(fn);
+  }
+
   inTransaction(): boolean {
-    return this.scope.getStore() !== undefined;
+    return this.current() !== undefined;
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const outer = this.scope.getStore();
+    const outer = this.current();
     if (outer) {
       try {
         return await fn();
@@ -97,9 +113,9 @@ export class PostgresDb implements Db {
     }
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    const tx: Tx = { client };
     try {
       await client.query("BEGIN");
-      const tx: Tx = { client };
       try {
         const result = await this.scope.run(tx, fn);
         if (tx.doomed !== undefined) throw doomedError(tx.doomed);
@@ -112,6 +128,7 @@ export class PostgresDb implements Db {
         throw error;
       }
     } finally {
+      tx.done = true;
       client.release(broken);
     }
   }

@@ -17,6 +17,8 @@ import { SQLITE } from "./dialect";
 
 interface Tx {
   doomed?: unknown;
+  /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
+  done?: boolean;
 }
 
 export class SqliteDb implements Db {
@@ -40,7 +42,7 @@ export class SqliteDb implements Db {
 
   /** Whether this call must wait: a transaction holds the connection and the caller is not in it. */
   private mustWait(): boolean {
-    return this.held && this.scope.getStore() === undefined;
+    return this.held && this.current() === undefined;
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -60,12 +62,26 @@ export class SqliteDb implements Db {
     this.db.exec(sql);
   }
 
+  /**
+   * The transaction the caller runs in. Async work started inside one (a
+   * timer, a queued job) inherits its context; once it has ended, that work
+   * runs on its own like any other caller.
+   */
+  private current(): Tx | undefined {
+    const tx = this.scope.getStore();
+    return tx && !tx.done ? tx : undefined;
+  }
+
+  outside<T>(fn: () => T): T {
+    return this.scope.exit(fn);
+  }
+
   inTransaction(): boolean {
-    return this.scope.getStore() !== undefined;
+    return this.current() !== undefined;
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const outer = this.scope.getStore();
+    const outer = this.current();
     if (outer) {
       try {
         return await fn();
@@ -75,8 +91,8 @@ export class SqliteDb implements Db {
       }
     }
     const release = await this.acquire();
+    const tx: Tx = {};
     try {
-      const tx: Tx = {};
       this.db.exec("BEGIN IMMEDIATE");
       try {
         const result = await this.scope.run(tx, fn);
@@ -88,6 +104,7 @@ export class SqliteDb implements Db {
         throw error;
       }
     } finally {
+      tx.done = true;
       release();
     }
   }

@@ -125,6 +125,25 @@ describe.each([sqliteKind(), postgresKind()])("store contract: $name", (kind: St
       expect((await store.service("outside"))?.id).toBe("outside");
     });
 
+    it("does not let work that outlives a transaction (a woken job, a timer) write through it", async () => {
+      const { store } = await fresh();
+      let later: Promise<unknown> | undefined;
+      await store.transaction(async () => {
+        await store.putService(service("first"));
+        // Started inside, runs on after the commit: its own transaction must really be its own.
+        later = (async () => {
+          await sleep(30);
+          await store.transaction(async () => {
+            await store.putService(service("late"));
+            throw new Error("late one fails");
+          });
+        })();
+      });
+      await expect(later).rejects.toThrow("late one fails");
+      expect(await store.service("late")).toBeUndefined();
+      expect((await store.service("first"))?.id).toBe("first");
+    });
+
     it("runs concurrent transactions without losing either", async () => {
       const { store } = await fresh();
       await Promise.all(

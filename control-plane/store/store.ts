@@ -191,6 +191,11 @@ export class Store {
     return this.db.transaction(() => fn(this));
   }
 
+  /** Runs `fn` outside the caller's transaction, if any (see Db.outside). */
+  outside<T>(fn: () => T): T {
+    return this.db.outside(fn);
+  }
+
   async meta(key: string): Promise<string | undefined> {
     return (await this.db.get<{ value: string }>(SQL.getMeta, [key]))?.value;
   }
