@@ -195,7 +195,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
         if (recover) await store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
       }),
     );
-    this.o.wake(id);
+    this.wake(id);
     return viewOf(record);
   }
 
@@ -316,7 +316,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
         if (sealedBackupSecrets) await store.putSealedSecret(id, "backups", sealedBackupSecrets);
       }),
     );
-    if (backendChange || !same(next.backups, current.backups)) this.o.wake(id);
+    if (backendChange || !same(next.backups, current.backups)) this.wake(id);
     return viewOf(next);
   }
 
@@ -357,7 +357,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       }
       await store.putService(next);
     });
-    this.o.wake(id);
+    this.wake(id);
   }
 
   scheduleBackup(caller: Caller, id: string): Promise<schemas.BackupEntry> {
@@ -388,8 +388,17 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       );
       await store.putService(next);
     });
-    this.o.wake(id);
+    this.wake(id);
     return entry;
+  }
+
+  /**
+   * Tells the reconciler once the write is committed: a keyed request's
+   * transaction (api/idempotency.ts) commits after the handler returns, and a
+   * step that looked earlier would not find the service.
+   */
+  private wake(id: string): void {
+    this.o.store.afterCommit(() => this.o.wake(id));
   }
 
   // ---------------------------------------------------------------- checks

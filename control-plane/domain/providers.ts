@@ -195,7 +195,7 @@ export class Catalog implements ProvidersService {
       await this.store.deleteProvider(name, schemaVersion);
       await this.store.purgeSecrets(ownerOf(name, schemaVersion));
     });
-    this.onChange(name, schemaVersion);
+    this.store.afterCommit(() => this.onChange(name, schemaVersion));
   }
 
   // ---------------------------------------------------------------- internals
@@ -289,7 +289,8 @@ export class Catalog implements ProvidersService {
     const newKey = key === undefined ? given : key;
     if (newKey) await this.store.putSealedSecret(owner, "service", this.vault.seal(newKey, owner));
     else if (key === null) await this.store.purgeSecrets(owner);
-    this.onChange(p.entry.name, p.entry.schemaVersion);
+    // Once committed: the reconciler then reads the new catalog.
+    this.store.afterCommit(() => this.onChange(p.entry.name, p.entry.schemaVersion));
     return publicEntry({ ...p, entry });
   }
 }

@@ -31,6 +31,12 @@ export interface Db {
    * starts there and lives on (a reconcile step woken by a request).
    */
   outside<T>(fn: () => T): T;
+  /**
+   * Runs `fn` once the caller's transaction has committed (never, if it rolls
+   * back), or at once outside one: for telling others about a write (waking
+   * the reconciler), who must find it committed when they look.
+   */
+  afterCommit(fn: () => void): void;
   close(): Promise<void>;
 }
 

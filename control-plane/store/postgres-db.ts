@@ -14,6 +14,8 @@ interface Tx {
   doomed?: unknown;
   /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
   done?: boolean;
+  /** Run once the transaction committed (dropped on rollback). */
+  afterCommit: (() => void)[];
 }
 
 /** BIGINT (int8) and COUNT(*) as numbers: the store's integers (epoch ms, sequence numbers) fit in 2^53. */
@@ -97,6 +99,17 @@ export class PostgresDb implements Db {
     return this.scope.exit(fn);
   }
 
+  afterCommit(fn: () => void): void {
+    const tx = this.current();
+    if (tx) tx.afterCommit.push(fn);
+    else fn();
+  }
+
+  /** The transaction committed: what waited for it runs now, outside it. */
+  private committed(tx: Tx): void {
+    for (const fn of tx.afterCommit.splice(0)) this.scope.exit(fn);
+  }
+
   inTransaction(): boolean {
     return this.current() !== undefined;
   }
@@ -113,13 +126,16 @@ export class PostgresDb implements Db {
     }
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    const tx: Tx = { client };
+    const tx: Tx = { client, afterCommit: [] };
     try {
       await client.query("BEGIN");
       try {
         const result = await this.scope.run(tx, fn);
         if (tx.doomed !== undefined) throw doomedError(tx.doomed);
         await client.query("COMMIT");
+        tx.done = true;
+        client.release();
+        this.committed(tx);
         return result;
       } catch (error) {
         await client.query("ROLLBACK").catch((e: Error) => {
@@ -128,8 +144,10 @@ export class PostgresDb implements Db {
         throw error;
       }
     } finally {
-      tx.done = true;
-      client.release(broken);
+      if (!tx.done) {
+        tx.done = true;
+        client.release(broken);
+      }
     }
   }
 

@@ -19,6 +19,8 @@ interface Tx {
   doomed?: unknown;
   /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
   done?: boolean;
+  /** Run once the transaction committed (dropped on rollback). */
+  afterCommit: (() => void)[];
 }
 
 export class SqliteDb implements Db {
@@ -76,6 +78,17 @@ export class SqliteDb implements Db {
     return this.scope.exit(fn);
   }
 
+  afterCommit(fn: () => void): void {
+    const tx = this.current();
+    if (tx) tx.afterCommit.push(fn);
+    else fn();
+  }
+
+  /** The transaction committed: what waited for it runs now, outside it. */
+  private committed(tx: Tx): void {
+    for (const fn of tx.afterCommit.splice(0)) this.scope.exit(fn);
+  }
+
   inTransaction(): boolean {
     return this.current() !== undefined;
   }
@@ -91,21 +104,26 @@ export class SqliteDb implements Db {
       }
     }
     const release = await this.acquire();
-    const tx: Tx = {};
+    const tx: Tx = { afterCommit: [] };
     try {
       this.db.exec("BEGIN IMMEDIATE");
       try {
         const result = await this.scope.run(tx, fn);
         if (tx.doomed !== undefined) throw doomedError(tx.doomed);
         this.db.exec("COMMIT");
+        tx.done = true;
+        release();
+        this.committed(tx);
         return result;
       } catch (error) {
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
         throw error;
       }
     } finally {
-      tx.done = true;
-      release();
+      if (!tx.done) {
+        tx.done = true;
+        release();
+      }
     }
   }
 

@@ -196,6 +196,11 @@ export class Store {
     return this.db.outside(fn);
   }
 
+  /** Runs `fn` once the caller's transaction has committed, or now outside one (see Db.afterCommit). */
+  afterCommit(fn: () => void): void {
+    this.db.afterCommit(fn);
+  }
+
   async meta(key: string): Promise<string | undefined> {
     return (await this.db.get<{ value: string }>(SQL.getMeta, [key]))?.value;
   }
