@@ -43,11 +43,14 @@ export default defineConfig({
             "test/backups.control-plane.test.ts",
             "test/idempotency.test.ts",
           ],
-          // (control-plane.database runs on a PostgreSQL of its own in either project.)
+          // Also left out: suites that start a PostgreSQL of their own whatever the
+          // project (database, leases, shared-work); running them twice adds nothing.
           exclude: [
             "test/control-plane.crash.test.ts",
             "test/control-plane.vault.test.ts",
             "test/control-plane.database.test.ts",
+            "test/control-plane.leases.test.ts",
+            "test/control-plane.shared-work.test.ts",
           ],
           env: { LANDFORM_TEST_STORE: "postgres" },
           testTimeout: 300_000,
