@@ -200,6 +200,26 @@ describe.each([sqliteKind(), postgresKind()])("store contract: $name", (kind: St
       expect(await again.serviceView("missing")).toBeUndefined();
     });
 
+    it("answers the view as last committed: after a write at once, after a rolled-back write unchanged", async () => {
+      const { store } = await fresh();
+      const r = service("a");
+      await store.putService(r);
+      const stateOf = async () => JSON.parse((await store.serviceView("a"))!.view).status.state;
+      expect(await stateOf()).toBe("creating");
+      expect(await stateOf()).toBe("creating"); // a second read (from memory on SQLite)
+      await store.putService({ ...r, state: "updating" });
+      expect(await stateOf()).toBe("updating");
+      const current = (await store.service("a"))!;
+      await expect(
+        store.transaction(async () => {
+          await store.putService({ ...current, state: "deleting" });
+          expect(await stateOf()).toBe("deleting"); // the transaction sees its own write
+          throw new Error("undo");
+        }),
+      ).rejects.toThrow("undo");
+      expect(await stateOf()).toBe("updating");
+    });
+
     it("answers per team, per state and what is due", async () => {
       const { store } = await fresh();
       await store.putService({ ...service("a"), nextAttemptAt: 5 });

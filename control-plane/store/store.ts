@@ -110,6 +110,16 @@ export class Store {
   /** Answers of keyed writes (Idempotency-Key); record them in the write's own transaction. */
   readonly idempotency: IdempotencyKeys;
   private catalog: { rev: string | undefined; list: StoredProvider[] } | undefined;
+  /**
+   * SQLite only: API views by id as last committed, so GET answers from memory.
+   * Safe because the data dir lock makes this process the only writer; never
+   * on PostgreSQL, where another replica may have written since. Filled only
+   * by reads outside a transaction (they see committed rows), dropped on
+   * every write of the service.
+   */
+  private readonly views: Map<string, { teamId: number; view: string }> | undefined;
+  /** Bumped by every service write: a view read while one happened is not cached (it may be stale). */
+  private serviceWrites = 0;
 
   private constructor(
     private readonly db: Db,
@@ -120,6 +130,7 @@ export class Store {
   ) {
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.idempotency = new IdempotencyKeys(db);
+    this.views = db.dialect.name === "sqlite" ? new Map() : undefined;
   }
 
   get kind(): "sqlite" | "postgres" {
@@ -266,8 +277,14 @@ export class Store {
   }
   /** The service's API view as JSON text, and its team (for the caller's access check). */
   async serviceView(id: string): Promise<{ teamId: number; view: string } | undefined> {
+    const cached = this.views?.get(id);
+    if (cached && !this.db.inTransaction()) return cached;
+    const writesBefore = this.serviceWrites;
     const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
-    return row && { teamId: row.team_id, view: row.view ?? "" };
+    const found = row && { teamId: row.team_id, view: row.view ?? "" };
+    if (found && this.views && !this.db.inTransaction() && this.serviceWrites === writesBefore)
+      this.views.set(id, found);
+    return found;
   }
   async servicesOfTeam(team: number): Promise<ServiceRecord[]> {
     return (await this.db.all<RecordRow>(SQL.ofTeam, [team])).map(parse);
@@ -297,6 +314,8 @@ export class Store {
    * StaleRecordError: someone wrote it since it was read). Sets `rev` to the new revision.
    */
   async putService(record: ServiceRecord): Promise<void> {
+    this.views?.delete(record.id);
+    this.serviceWrites++;
     const expected = record.rev;
     const rev = (expected ?? 0) + 1;
     const stored = { ...record, rev };
@@ -350,6 +369,8 @@ export class Store {
   }
   /** Removes the service, its event log and its secrets for good. */
   async purgeService(id: string): Promise<void> {
+    this.views?.delete(id);
+    this.serviceWrites++;
     await this.transaction(async () => {
       await this.db.run(SQL.deleteService, [id]);
       await this.eventLog.deleteAll(id);
