@@ -16,6 +16,7 @@ import {
 import type { Vault } from "../store/vault";
 import { recordEvent } from "./events";
 import type { Catalog } from "./providers";
+import { backupsFor, checkRecovery, merge } from "./request-checks";
 import {
   badRequest,
   type Caller,
@@ -37,16 +38,6 @@ export interface ManagedServicesOptions {
   now: () => number;
   /** Tells the reconciler a service needs work now. */
   wake: (id: string) => void;
-}
-
-/** `{...before, ...patch}` where a null in the patch removes the key. */
-function merge(before: schemas.Values, patch: schemas.Values): schemas.Values {
-  const out: schemas.Values = { ...before };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = v;
-  }
-  return out;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -142,9 +133,9 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     checkAgainstSchema("config", provider.configSchema, config);
     const secrets = structuredClone(body.secrets);
     checkAgainstSchema("secrets", provider.secretsSchema, secrets);
-    const backups = this.backupsFor(provider, { enabled: false }, {}, body.backups);
+    const backups = backupsFor(provider, { enabled: false }, {}, body.backups);
     const recover = body.recoverFrom
-      ? await this.checkRecovery(caller, provider, body.teamId, body.recoverFrom)
+      ? await checkRecovery(this.o.store, this.o.now, caller, provider, body.teamId, body.recoverFrom)
       : undefined;
     await this.requireFreeName(body.teamId, body.name);
 
@@ -283,7 +274,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     if (body.backups) {
       const sealed = await store.sealedSecret(id, "backups");
       const before = sealed ? vault.open<schemas.Values>(sealed, id) : {};
-      const backups = this.backupsFor(provider, current.backups, before, body.backups);
+      const backups = backupsFor(provider, current.backups, before, body.backups);
       next.backups = withSchedule(backups.settings, current.backups, now());
       if (backups.secrets && !same(backups.secrets, before))
         sealedBackupSecrets = vault.seal(backups.secrets, id);
@@ -450,83 +441,5 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
           throw conflict("id: the service kept changing while this request was answered; send it again");
       }
     }
-  }
-
-  /** Merges and checks backup settings; secrets come back separately, for the vault. */
-  private backupsFor(
-    provider: schemas.Provider,
-    before: BackupSettings,
-    beforeSecrets: schemas.Values,
-    patch: schemas.UpdateManagedServiceRequest["backups"] | schemas.BackupsRequest | undefined,
-  ): { settings: BackupSettings; secrets?: schemas.Values } {
-    if (!patch) return { settings: before };
-    const enabled = patch.enabled ?? before.enabled;
-    if (!enabled) {
-      return { settings: { ...before, enabled: false } };
-    }
-    if (!provider.capabilities?.backups || !provider.backups) {
-      throw badRequest(
-        `backups: ${provider.name} ${provider.schemaVersion} does not support backups (capabilities.backups is not true)`,
-      );
-    }
-    const p = patch as Partial<schemas.Values> & { intervalH?: number; deleteRetentionDays?: number };
-    const settings: BackupSettings = {
-      enabled: true,
-      intervalH: p.intervalH ?? before.intervalH,
-      deleteRetentionDays: p.deleteRetentionDays ?? before.deleteRetentionDays,
-      config: merge(before.config ?? {}, (p.config as schemas.Values | undefined) ?? {}),
-    };
-    const secrets = merge(beforeSecrets, (p.secrets as schemas.Values | undefined) ?? {});
-    if (settings.intervalH === undefined)
-      throw badRequest("backups.intervalH: is required when backups are enabled");
-    if (settings.deleteRetentionDays === undefined) {
-      throw badRequest("backups.deleteRetentionDays: is required when backups are enabled");
-    }
-    checkAgainstSchema("backups.config", provider.backups.configSchema, settings.config);
-    checkAgainstSchema("backups.secrets", provider.backups.secretsSchema, secrets);
-    return { settings, secrets };
-  }
-
-  private async checkRecovery(
-    caller: Caller,
-    provider: schemas.Provider,
-    teamId: number,
-    from: schemas.RecoverFrom,
-  ): Promise<{ source: NonNullable<ServiceRecord["recoverFrom"]>; secrets: schemas.Values }> {
-    if (!provider.capabilities?.backups || !provider.backups) {
-      throw badRequest(`recoverFrom: ${provider.name} ${provider.schemaVersion} does not support backups`);
-    }
-    checkAgainstSchema("recoverFrom.config", provider.backups.configSchema, structuredClone(from.config));
-    checkAgainstSchema("recoverFrom.secrets", provider.backups.secretsSchema, structuredClone(from.secrets));
-    if ("msId" in from) {
-      if (!provider.capabilities.pointInTimeRecovery) {
-        throw badRequest(
-          `recoverFrom.msId: ${provider.name} ${provider.schemaVersion} does not support point-in-time recovery`,
-        );
-      }
-      const source = await this.o.store.service(from.msId);
-      if (!source || !caller.teams.has(source.teamId) || source.teamId !== teamId) {
-        throw badRequest(`recoverFrom.msId: no service ${from.msId} in team ${teamId} to recover from`);
-      }
-      const confirmed = source.backupEntries
-        .filter((b) => b.confirmedAt)
-        .map((b) => Date.parse(b.confirmedAt!));
-      const time = Date.parse(from.time);
-      const earliest = confirmed.length > 0 ? Math.min(...confirmed) : undefined;
-      if (earliest === undefined || time < earliest || time > this.o.now()) {
-        throw badRequest(
-          `recoverFrom.time: ${from.time} is outside the recoverable range of service ${from.msId}` +
-            (earliest === undefined
-              ? " (it has no confirmed backup yet)"
-              : ` (${new Date(earliest).toISOString()} to now)`),
-        );
-      }
-      return { source: { msId: from.msId, time: from.time, config: from.config }, secrets: from.secrets };
-    }
-    const owner = (await this.o.store.servicesOfTeam(teamId)).find(
-      (r) => r.teamId === teamId && r.backupEntries.some((b) => b.id === from.id && b.confirmedAt),
-    );
-    if (!owner) throw badRequest(`recoverFrom.id: no confirmed backup ${from.id} in team ${teamId}`);
-    return { source: { id: from.id, msId: owner.id, config: from.config }, secrets: from.secrets };
   }
 }

@@ -1,13 +1,9 @@
 /**
  * The store's contract, run against both stores (embedded SQLite and a real
  * PostgreSQL): transactions, compare-and-set writes, the API view column,
- * events with retention, secrets, and the catalog cache. What only SQLite has
- * (query plans) is at the end.
+ * events with retention, secrets, and the catalog cache. What only one store
+ * has is in store-dialects.test.ts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
 import { postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
@@ -335,98 +331,5 @@ describe.each([sqliteKind(), postgresKind()])("store contract: $name", (kind: St
     const again = await reopen();
     expect(await again.meta("k")).toBe("v2");
     expect(await again.allSealedSecrets()).toEqual([{ owner: "o", kind: "backups", sealed: "s1" }]);
-  });
-});
-
-describe("store on PostgreSQL only: replicas share one database", () => {
-  const kind = postgresKind();
-  afterAll(() => kind.cleanup(), 60_000);
-
-  it("reads through one store what another committed, at once (no cached copy)", async () => {
-    const { store: a, where } = await kind.fresh();
-    const b = await Store.open(where);
-    try {
-      const r = service("x");
-      await a.putService(r);
-      expect((await b.service("x"))?.rev).toBe(1);
-      await b.putService({ ...(await b.service("x"))!, config: { by: "B" } });
-      expect((await a.service("x"))?.config).toEqual({ by: "B" });
-      expect(JSON.parse((await a.serviceView("x"))!.view).config).toEqual({ by: "B" });
-      // The catalog too: a provider written through B is in A's next read.
-      const before = await a.providers();
-      await b.putProvider({
-        entry: { name: "p", schemaVersion: "v1", version: "v1" } as unknown as schemas.Provider,
-        scope: { type: "global" },
-        builtin: false,
-      });
-      expect((await a.providers()).map((p) => p.entry.name)).toEqual([
-        ...before.map((p) => p.entry.name),
-        "p",
-      ]);
-    } finally {
-      await b.close();
-      await a.close();
-    }
-  });
-
-  it("lets replicas that start together migrate one at a time", async () => {
-    const { store, where } = await kind.fresh();
-    await store.close();
-    // A fresh database, opened by five stores at once.
-    const url = where.database!.replace(/\/([^/]*)$/, "/$1_m");
-    const { Client } = await import("pg");
-    const c = new Client({ connectionString: where.database });
-    await c.connect();
-    await c.query(`CREATE DATABASE ${c.escapeIdentifier(new URL(url).pathname.slice(1))}`);
-    await c.end();
-    const stores = await Promise.all(
-      Array.from({ length: 5 }, () => Store.open({ dataDir: where.dataDir, database: url })),
-    );
-    try {
-      const c2 = new Client({ connectionString: url });
-      await c2.connect();
-      const rows = (await c2.query("SELECT version FROM schema_migrations ORDER BY version")).rows;
-      await c2.end();
-      expect(rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4]);
-    } finally {
-      for (const s of stores) await s.close();
-    }
-  });
-
-  it("names the database without its password when it cannot be reached", async () => {
-    await expect(
-      Store.open({ dataDir: tmpdir(), database: "postgres://u:hunter2secret@127.0.0.1:1/db" }),
-    ).rejects.toThrow(/postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db/);
-    await expect(
-      Store.open({ dataDir: tmpdir(), database: "postgres://u:hunter2secret@127.0.0.1:1/db" }),
-    ).rejects.not.toThrow(/hunter2secret/);
-  });
-});
-
-describe("store on SQLite only: query plans", () => {
-  it("uses an index for both event trims, never a scan of the whole table", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "landform-store-"));
-    const store = await Store.sqlite(dir);
-    try {
-      await store.addEvent("s", event("One", 1));
-      const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
-      const plan = (sql: string) =>
-        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
-          .map((r) => r.detail)
-          .join("; ");
-      expect(plan("DELETE FROM events WHERE at < 5")).toMatch(/USING (COVERING )?INDEX events_at/);
-      expect(plan("DELETE FROM events WHERE service_id = 's' AND at < 5")).toMatch(
-        /INDEX events_(service|at)/,
-      );
-      expect(
-        plan(
-          "DELETE FROM events WHERE service_id = 's' AND seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10)",
-        ),
-      ).not.toMatch(/SCAN events(?! USING)/);
-      db.close();
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
