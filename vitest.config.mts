@@ -44,13 +44,14 @@ export default defineConfig({
             "test/idempotency.test.ts",
           ],
           // Also left out: suites that start a PostgreSQL of their own whatever the
-          // project (database, leases, shared-work); running them twice adds nothing.
+          // project (database, leases, shared-work, replicas); running them twice adds nothing.
           exclude: [
             "test/control-plane.crash.test.ts",
             "test/control-plane.vault.test.ts",
             "test/control-plane.database.test.ts",
             "test/control-plane.leases.test.ts",
             "test/control-plane.shared-work.test.ts",
+            "test/control-plane.replicas.test.ts",
           ],
           env: { LANDFORM_TEST_STORE: "postgres" },
           testTimeout: 300_000,

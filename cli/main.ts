@@ -15,6 +15,9 @@ commands:
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
             --database URL (LANDFORM_DATABASE; postgres://USER:PASSWORD@HOST:PORT/DB: keep the state in
             PostgreSQL, shared by replicas; default: the embedded SQLite store in the data dir)
+            --replica-id ID (LANDFORM_REPLICA_ID; names this replica's leases, logs and metrics;
+            default hostname-pid-random)  --lease-ttl-ms N (default 15000: how soon a dead
+            replica's services move to another)
             --token TOKEN=TEAMS (repeatable; TEAMS: team ids and/or admin, e.g. t1=1,2 or t2=admin)
             --token-file FILE (repeatable; one TOKEN=TEAMS a line, # comments); with neither flag:
             LANDFORM_TOKENS="t1=1,2;t2=admin" and LANDFORM_TOKENS_FILE=FILE (docs/authorization.md)
@@ -53,6 +56,8 @@ async function serve(argv: string[]): Promise<number> {
       host: { type: "string" },
       "data-dir": { type: "string" },
       database: { type: "string" },
+      "replica-id": { type: "string" },
+      "lease-ttl-ms": { type: "string" },
       token: { type: "string", multiple: true },
       "token-file": { type: "string", multiple: true },
       "vault-key": { type: "string" },
@@ -74,6 +79,13 @@ async function serve(argv: string[]): Promise<number> {
     // Never echo the value: it may hold a password.
     throw new Error("--database (LANDFORM_DATABASE): must be a postgres:// or postgresql:// URL");
   }
+  const replicaId = values["replica-id"] ?? env.LANDFORM_REPLICA_ID;
+  const { checkReplicaId } = await import("../control-plane/reconciler/leases.js");
+  const badReplicaId = replicaId === undefined ? undefined : checkReplicaId(replicaId);
+  if (badReplicaId) throw new Error(`--replica-id (LANDFORM_REPLICA_ID): ${badReplicaId}`);
+  const leaseTtlMs = intOption("lease-ttl-ms", values["lease-ttl-ms"]);
+  if (leaseTtlMs !== undefined && leaseTtlMs < 300)
+    throw new Error(`--lease-ttl-ms: expected at least 300 (renewed every third of it), got ${leaseTtlMs}`);
   const { loadTokens } = await import("../control-plane/api/auth.js");
   const tokens = loadTokens({ tokens: values.token ?? [], tokenFiles: values["token-file"] ?? [], env });
   const { startControlPlane } = await import("../control-plane/app.js");
@@ -86,6 +98,8 @@ async function serve(argv: string[]): Promise<number> {
   const cp = await startControlPlane({
     dataDir: resolve(values["data-dir"] ?? env.LANDFORM_DATA_DIR ?? ".landform/data"),
     ...(database ? { database } : {}),
+    ...(replicaId ? { replicaId } : {}),
+    ...(leaseTtlMs ? { leaseTtlMs } : {}),
     host: values.host ?? env.LANDFORM_HOST ?? "127.0.0.1",
     port: intOption("port", values.port ?? env.LANDFORM_PORT) ?? 8080,
     tokens,

@@ -14,6 +14,8 @@ import { bundledCatalog } from "./backends/catalog";
 import { startReferenceBackends } from "./backends/reference/index";
 import { ManagedServices } from "./domain/managed-services";
 import { Catalog } from "./domain/providers";
+import { defaultReplicaId, type Leases, LocalLeases, renderLeaseMetrics } from "./reconciler/leases";
+import { PgLeases } from "./reconciler/leases-pg";
 import { Reconciler } from "./reconciler/reconciler";
 import { Store } from "./store/store";
 import { Vault } from "./store/vault";
@@ -25,6 +27,10 @@ export interface ControlPlaneOptions {
    * shared by replicas; without one the embedded SQLite store in `dataDir`.
    */
   database?: string;
+  /** Names this process in lease rows, logs and metrics (default hostname-pid-random; unique per replica). */
+  replicaId?: string;
+  /** How long a replica's lease on a service lasts without renewal (default 15 s): how soon a dead replica's work moves. */
+  leaseTtlMs?: number;
   host?: string;
   port?: number;
   /**
@@ -139,7 +145,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     now,
     wake: (id) => reconciler.wake(id),
   });
+  // Replicas on one PostgreSQL share the work through leases; the embedded store's process owns it all.
+  const replicaId = options.replicaId ?? defaultReplicaId();
+  const pool = store.pgPool;
+  const leases: Leases = pool
+    ? new PgLeases({
+        pool,
+        replicaId,
+        clock: { now },
+        ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
+      })
+    : new LocalLeases(replicaId);
   const reconciler = new Reconciler({
+    leases,
     store,
     vault,
     catalog,
@@ -182,7 +200,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const api = createApiHandler({
     providers: catalog,
     managedServices,
-    stats: managedServices,
+    stats: {
+      servicesByState: () => managedServices.servicesByState(),
+      reconcileOutcomes: () => managedServices.reconcileOutcomes(),
+      ...(leases.shared ? { extraMetrics: () => renderLeaseMetrics(replicaId, leases.stats()) } : {}),
+    },
     tokens,
     log,
     ready: async () => ready && (await databaseAnswers()),
@@ -227,6 +249,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   // Retention by age for the logs of services that no longer write (store/event-log.ts).
   const pruneEvents = async () => {
     try {
+      // Once per cluster: the replica holding the named lease sweeps.
+      if (!(await reconciler.sharing.singleton("event-pruning"))) return;
       const count = await store.pruneEvents(now());
       if (count > 0) log({ msg: "events past their retention age dropped", count });
     } catch (err) {
@@ -246,6 +270,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     dataDir: options.dataDir,
     store: store.kind,
     database: store.location,
+    replicaId,
   });
 
   return {

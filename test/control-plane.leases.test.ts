@@ -7,12 +7,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Claim,
-  LEASES_MIGRATION,
-  type LeaseEvents,
-  renderLeaseMetrics,
-} from "../control-plane/reconciler/leases";
+import { type Claim, type LeaseEvents, renderLeaseMetrics } from "../control-plane/reconciler/leases";
 import { PgLeases } from "../control-plane/reconciler/leases-pg";
 import { MIGRATIONS, POSTGRES } from "../control-plane/store/migrations";
 import { startPostgres, type TestPostgres } from "./support/postgres";
@@ -39,7 +34,6 @@ async function database(count: number): Promise<string> {
   await c.connect();
   try {
     for (const m of MIGRATIONS) for (const sql of m.sql(POSTGRES)) await c.query(sql);
-    for (const sql of LEASES_MIGRATION.sql()) await c.query(sql);
     await c.query(
       `INSERT INTO services (id, team_id, name, state, next_attempt_at, record)
        SELECT 'svc-' || g, 1, 'name-' || g, 'creating', $1::bigint - g, '0' FROM generate_series(1, $2::int) g`,

@@ -7,7 +7,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LEASES_MIGRATION } from "../control-plane/reconciler/leases";
 import { PgLeases } from "../control-plane/reconciler/leases-pg";
 import { WorkQueue } from "../control-plane/reconciler/queue";
 import { SharedWork } from "../control-plane/reconciler/shared-work";
@@ -29,7 +28,6 @@ async function database(): Promise<{ url: string; admin: pg.Pool }> {
   const url = await server.createDatabase();
   const admin = new pg.Pool({ connectionString: url, max: 4 });
   for (const m of MIGRATIONS) for (const sql of m.sql(POSTGRES)) await admin.query(sql);
-  for (const sql of LEASES_MIGRATION.sql()) await admin.query(sql);
   return { url, admin };
 }
 

@@ -99,6 +99,7 @@ export class HttpMetrics {
     for (const [outcome, n] of Object.entries(stats.reconcileOutcomes())) {
       lines.push(`landform_reconcile_total{outcome="${escapeLabel(outcome)}"} ${n}`);
     }
+    lines.push(...(stats.extraMetrics?.() ?? []));
     // Process gauges under the names Prometheus' client libraries use, so dashboards and alerts carry over.
     lines.push(
       "# HELP process_resident_memory_bytes Resident memory size in bytes.",

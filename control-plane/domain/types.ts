@@ -72,4 +72,6 @@ export interface ManagedServicesService {
 export interface ControlPlaneStats {
   servicesByState(): Awaitable<Record<string, number>>;
   reconcileOutcomes(): Record<string, number>;
+  /** More series in Prometheus text, e.g. the replica's leases (reconciler/leases.ts). */
+  extraMetrics?(): string[];
 }

@@ -13,7 +13,8 @@
  * (PostgreSQL LISTEN/NOTIFY), plus a periodic catch-up that reads due work
  * through the `services_due` index; neither reads every row.
  *
- * The PostgreSQL implementation is leases-pg.ts. With the embedded SQLite
+ * The tables are migration 5 (store/migrations.ts); the PostgreSQL
+ * implementation is leases-pg.ts. With the embedded SQLite
  * store one process owns the data dir (store/lock.ts), so `LocalLeases` grants
  * everything and the reconciler schedules from its own store as before.
  */
@@ -99,23 +100,6 @@ export function checkReplicaId(id: string): string | undefined {
   if (!/^[A-Za-z0-9._:@-]+$/.test(id)) return "may hold only letters, digits and . _ : @ -";
   return undefined;
 }
-
-/**
- * The lease tables, as statements for the next store migration (portable
- * SQL; the PostgreSQL store is the one that uses them). Expiry times are
- * milliseconds on the database's clock, so replicas with skewed clocks agree
- * on when a lease has run out.
- */
-export const LEASES_MIGRATION = {
-  name: "leases: which replica works which service, and cluster-wide singletons",
-  sql: (): string[] => [
-    `CREATE TABLE service_leases (
-       service_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL,
-       acquired_at BIGINT NOT NULL, prev_holder TEXT)`,
-    `CREATE INDEX service_leases_holder ON service_leases (holder)`,
-    `CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
-  ],
-};
 
 /** The lease lines of /metrics (Prometheus text). */
 export function renderLeaseMetrics(replicaId: string, s: LeaseStats): string[] {

@@ -16,7 +16,9 @@ import type { Catalog } from "../domain/providers";
 import { type ServiceRecord, StaleRecordError, type Store } from "../store/store";
 import type { Vault } from "../store/vault";
 import { BackupSteps, mergeBackupProgress, StepSuperseded } from "./backups";
+import { type Leases, LocalLeases } from "./leases";
 import { type Clock, WorkQueue } from "./queue";
+import { SharedWork } from "./shared-work";
 
 export interface ReconcilerOptions {
   store: Store;
@@ -26,6 +28,8 @@ export interface ReconcilerOptions {
   log?: (rec: Record<string, unknown>) => void;
   countOutcome?: (outcome: string) => void;
   concurrency?: number;
+  /** Who works which service when replicas share a database (default: this process works everything). */
+  leases?: Leases;
   /** Random source for backoff jitter (tests make it deterministic). */
   random?: () => number;
   /**
@@ -56,6 +60,7 @@ function scrub(details: Record<string, unknown>, secrets: unknown[]): Record<str
 
 export class Reconciler {
   readonly queue: WorkQueue;
+  readonly sharing: SharedWork;
   private readonly polls = new Map<string, number>();
   private readonly clients = new Map<string, BackendClient>();
   private readonly random: () => number;
@@ -75,29 +80,43 @@ export class Reconciler {
       commit: (r) => this.commit(r),
     });
     // A step is often started by a request inside its transaction (wake): it must not run in it.
-    this.queue = new WorkQueue(o.clock, (id) => o.store.outside(() => this.step(id)), o.concurrency ?? 64);
+    const concurrency = o.concurrency ?? 64;
+    this.sharing = new SharedWork({
+      leases: o.leases ?? new LocalLeases(),
+      maxHeld: 2 * concurrency,
+      ...(o.log ? { log: o.log } : {}),
+    });
+    this.queue = new WorkQueue(
+      o.clock,
+      this.sharing.wrap((id) => o.store.outside(() => this.step(id))),
+      concurrency,
+    );
   }
 
   /** Queues every service that has work due (after a restart, say). */
   async start(): Promise<void> {
+    await this.sharing.start(this.queue);
+    // Shared: the leases' catch-up claims due work; alone, everything due is this process's.
+    if (this.sharing.shared) return;
     for (const r of await this.o.store.dueServices()) this.queue.schedule(r.id, r.next_attempt_at);
   }
 
   wake(id: string): void {
     this.polls.delete(id);
-    this.queue.schedule(id);
+    this.sharing.wake(id);
   }
 
   /** Services of a provider that changed or disappeared need a fresh look. */
   async providerChanged(name: string, schemaVersion: string): Promise<void> {
     for (const r of await this.o.store.services()) {
-      if (r.provider.name === name && r.provider.schemaVersion === schemaVersion) this.queue.schedule(r.id);
+      if (r.provider.name === name && r.provider.schemaVersion === schemaVersion) this.sharing.wake(r.id);
     }
   }
 
   async stop(): Promise<void> {
     this.queue.stop();
     await this.queue.drained();
+    await this.sharing.stop();
   }
 
   // ---------------------------------------------------------------- one step

@@ -116,6 +116,18 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 5,
+    name: "leases: which replica works which service, and cluster-wide chores (reconciler/leases.ts)",
+    // Expiry times are ms on the database's clock, so replicas with skewed clocks agree on when a lease ran out.
+    sql: () => [
+      `CREATE TABLE service_leases (
+         service_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL,
+         acquired_at BIGINT NOT NULL, prev_holder TEXT)`,
+      `CREATE INDEX service_leases_holder ON service_leases (holder)`,
+      `CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -23,6 +23,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import type pg from "pg";
 import type * as schemas from "../../sdk/schemas";
 import { viewOf } from "../domain/view";
 import type { Db } from "./db";
@@ -92,6 +93,11 @@ export class Store {
 
   get kind(): "sqlite" | "postgres" {
     return this.db.dialect.name;
+  }
+
+  /** PostgreSQL only: the pool, shared with the replicas' leases (reconciler/leases-pg.ts). */
+  get pgPool(): pg.Pool | undefined {
+    return this.db instanceof PostgresDb ? this.db.pool : undefined;
   }
 
   /** The store of `database` (a PostgreSQL URL) or, without one, the embedded store in `dataDir`. */
