@@ -25,16 +25,14 @@ import { CLI, ROOT } from "./support/serve";
 const DIR = join(ROOT, "deploy", "kubernetes");
 
 /**
- * Flags and variables the manifests use before `landform serve` has them
- * (issue 11: the PostgreSQL store and replica leases are being built; the
- * database URL comes from LANDFORM_DATABASE, not --database, to keep the
- * password off the command line). Keep
- * this list short and remove an entry once the CLI lists it: any flag the
+ * Flags and variables the manifests use before `landform serve` has them.
+ * Empty since issue 11 landed (--replica-id, LANDFORM_DATABASE). Keep this
+ * list short and remove an entry once the CLI lists it: any flag the
  * manifests use that is neither in `landform --help` nor here fails the test.
  */
 const PLANNED = {
-  flags: new Set(["--replica-id"]),
-  env: new Set(["LANDFORM_DATABASE"]),
+  flags: new Set<string>(),
+  env: new Set<string>(),
 };
 
 /** The options and variables the serve section of `landform --help` names. */
