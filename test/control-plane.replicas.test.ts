@@ -15,11 +15,12 @@
  * Also read-your-writes across replicas: a create through A is read through
  * B at once, and an update through B is seen by A at once.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExternalBackend } from "./support/external-backend";
 import { startPostgres, type TestPostgres } from "./support/postgres";
-import { ServedControlPlane } from "./support/serve";
+import { CLI, ServedControlPlane } from "./support/serve";
 
 const TOKEN = "replica-token";
 const BACKEND_KEY = `replica-backend-key-${process.pid}`;
@@ -307,6 +308,17 @@ async function scenario(count: number) {
 }
 
 describe("replicas of landform serve on one PostgreSQL", () => {
+  it("refuses a --replica-id that could not label a metric or log line, naming the flag and the rule", () => {
+    const r = spawnSync(process.execPath, [CLI, "serve", "--port", "0", "--replica-id", 'pod "7"'], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      "--replica-id (LANDFORM_REPLICA_ID): may hold only letters, digits and . _ : @ -",
+    );
+  });
+
   for (const count of [2, 3]) {
     it(`${count} replicas: ${ROUNDS} kill -9s during ${OPS_PER_ROUND} concurrent requests lose and double nothing`, async () => {
       const r = await scenario(count);
@@ -337,6 +349,10 @@ describe("replicas of landform serve on one PostgreSQL", () => {
         const listed = (await listAll(a)).find((v) => v.id === id);
         expect(listed?.config.max_connections).toBe(`${200 + i}`);
       }
+      // Each replica names itself in the lease series of /metrics.
+      const metrics = await (await fetch(`${b.url}/metrics`)).text();
+      expect(metrics).toMatch(/^landform_leases_held\{replica="replica-2-1",kind="service"\} [0-9]+$/m);
+      expect(metrics).toMatch(/^landform_leases_taken_over_total\{replica="replica-2-1"\} 0$/m);
     } finally {
       await close();
     }
