@@ -4,18 +4,13 @@
  * any pooled client. Nothing is cached across requests, so every replica on
  * the database reads what any of them committed.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import { type Db, doomedError } from "./db";
 import { POSTGRES } from "./dialect";
+import { type ScopedTx, TxScope } from "./tx-scope";
 
-interface Tx {
+interface Tx extends ScopedTx {
   client: pg.PoolClient;
-  doomed?: unknown;
-  /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
-  done?: boolean;
-  /** Run once the transaction committed (dropped on rollback). */
-  afterCommit: (() => void)[];
 }
 
 /** BIGINT (int8) and COUNT(*) as numbers: the store's integers (epoch ms, sequence numbers) fit in 2^53. */
@@ -37,13 +32,13 @@ export function redactUrl(url: string): string {
   }
 }
 
-export class PostgresDb implements Db {
+export class PostgresDb extends TxScope<Tx> implements Db {
   readonly dialect = POSTGRES;
   readonly pool: pg.Pool;
-  private readonly scope = new AsyncLocalStorage<Tx>();
   private readonly texts = new Map<string, string>();
 
   constructor(url: string, options: { max?: number; onError?: (err: Error) => void } = {}) {
+    super();
     this.pool = new pg.Pool({
       connectionString: url,
       max: options.max ?? 10,
@@ -85,45 +80,9 @@ export class PostgresDb implements Db {
     await this.runner().query(sql);
   }
 
-  /**
-   * The transaction the caller runs in. Async work started inside one (a
-   * timer, a queued job) inherits its context; once it has ended, that work
-   * runs on its own like any other caller.
-   */
-  private current(): Tx | undefined {
-    const tx = this.scope.getStore();
-    return tx && !tx.done ? tx : undefined;
-  }
-
-  outside<T>(fn: () => T): T {
-    return this.scope.exit(fn);
-  }
-
-  afterCommit(fn: () => void): void {
-    const tx = this.current();
-    if (tx) tx.afterCommit.push(fn);
-    else fn();
-  }
-
-  /** The transaction committed: what waited for it runs now, outside it. */
-  private committed(tx: Tx): void {
-    for (const fn of tx.afterCommit.splice(0)) this.scope.exit(fn);
-  }
-
-  inTransaction(): boolean {
-    return this.current() !== undefined;
-  }
-
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const outer = this.current();
-    if (outer) {
-      try {
-        return await fn();
-      } catch (error) {
-        outer.doomed ??= error;
-        throw error;
-      }
-    }
+    if (outer) return this.joined(outer, fn);
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const tx: Tx = { client, afterCommit: [] };

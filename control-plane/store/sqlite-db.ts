@@ -10,28 +10,23 @@
  * transaction open, a statement runs at once, without a promise hop beyond
  * the one the interface needs.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import type Database from "better-sqlite3";
 import { type Db, doomedError } from "./db";
 import { SQLITE } from "./dialect";
+import { type ScopedTx, TxScope } from "./tx-scope";
 
-interface Tx {
-  doomed?: unknown;
-  /** Set at COMMIT or ROLLBACK: work started inside (and still running) no longer belongs to it. */
-  done?: boolean;
-  /** Run once the transaction committed (dropped on rollback). */
-  afterCommit: (() => void)[];
-}
+type Tx = ScopedTx;
 
-export class SqliteDb implements Db {
+export class SqliteDb extends TxScope<Tx> implements Db {
   readonly dialect = SQLITE;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly scope = new AsyncLocalStorage<Tx>();
   /** Resolves when the transaction holding the connection (if any) and all queued before it are done. */
   private tail: Promise<void> = Promise.resolve();
   private held = false;
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database) {
+    super();
+  }
 
   private stmt(sql: string): Database.Statement {
     let s = this.statements.get(sql);
@@ -64,45 +59,9 @@ export class SqliteDb implements Db {
     this.db.exec(sql);
   }
 
-  /**
-   * The transaction the caller runs in. Async work started inside one (a
-   * timer, a queued job) inherits its context; once it has ended, that work
-   * runs on its own like any other caller.
-   */
-  private current(): Tx | undefined {
-    const tx = this.scope.getStore();
-    return tx && !tx.done ? tx : undefined;
-  }
-
-  outside<T>(fn: () => T): T {
-    return this.scope.exit(fn);
-  }
-
-  afterCommit(fn: () => void): void {
-    const tx = this.current();
-    if (tx) tx.afterCommit.push(fn);
-    else fn();
-  }
-
-  /** The transaction committed: what waited for it runs now, outside it. */
-  private committed(tx: Tx): void {
-    for (const fn of tx.afterCommit.splice(0)) this.scope.exit(fn);
-  }
-
-  inTransaction(): boolean {
-    return this.current() !== undefined;
-  }
-
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     const outer = this.current();
-    if (outer) {
-      try {
-        return await fn();
-      } catch (error) {
-        outer.doomed ??= error;
-        throw error;
-      }
-    }
+    if (outer) return this.joined(outer, fn);
     const release = await this.acquire();
     const tx: Tx = { afterCommit: [] };
     try {
