@@ -139,7 +139,13 @@ export class PgLeases implements Leases {
 
   async release(id: string, nextAttemptAt: number | null): Promise<"kept" | "released" | "lost"> {
     if (!this.held.has(id)) return "lost";
-    if (!this.stopping && nextAttemptAt !== null && nextAttemptAt - this.o.clock.now() < this.keepMs)
+    // Kept when the next step is due within keepMs; keepMs 0 never keeps (a step already overdue included).
+    if (
+      !this.stopping &&
+      this.keepMs > 0 &&
+      nextAttemptAt !== null &&
+      nextAttemptAt - this.o.clock.now() < this.keepMs
+    )
       return "kept";
     this.held.delete(id);
     const rows = await this.query(
