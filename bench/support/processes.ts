@@ -43,7 +43,8 @@ export async function startNodeProcess(
             url: rec.url,
             ready: rec,
             stop: async () => {
-              if (proc.exitCode === null) {
+              // A process killed by a signal has signalCode set and exitCode null: a second stop must not wait for it.
+              if (proc.exitCode === null && proc.signalCode === null) {
                 const exited = new Promise((r) => proc.once("exit", r));
                 proc.kill("SIGTERM");
                 await exited;
@@ -56,9 +57,16 @@ export async function startNodeProcess(
         // a partial line
       }
     }
-    if (proc.exitCode !== null)
-      throw new Error(`node ${args.join(" ")} exited with ${proc.exitCode}:\n${text}`);
-    if (Date.now() > deadline) throw new Error(`node ${args.join(" ")} printed no ready line:\n${text}`);
+    // A process that fails to start leaves neither itself nor its log folder behind.
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`node ${args.join(" ")} exited with ${proc.exitCode ?? proc.signalCode}:\n${text}`);
+    }
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`node ${args.join(" ")} printed no ready line:\n${text}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -72,6 +80,7 @@ export async function startNodeProcess(
 export async function startServe(
   token: string,
   operationDelayMs: number,
+  options: { extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BenchProcess & { apiUrl: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-data-"));
   const p = await startNodeProcess(
@@ -86,10 +95,15 @@ export async function startServe(
       `${token}=1`,
       "--operation-delay-ms",
       String(operationDelayMs),
+      ...(options.extraArgs ?? []),
     ],
     60_000,
-    { ...process.env, LANDFORM_ENGINES: "simulated" },
-  );
+    // Extra variables (LANDFORM_DATABASE, say) through the environment: a URL with a password stays out of `ps`.
+    { ...process.env, ...options.env, LANDFORM_ENGINES: "simulated" },
+  ).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     ...p,
     apiUrl: String(p.ready.apiUrl),

@@ -1,0 +1,362 @@
+/**
+ * The scale-out benchmark of issue 11: the embedded SQLite store and
+ * PostgreSQL side by side in one run, each against the same baseline.
+ *
+ * For each store:
+ *  1. GET /api/managed-services/{id} at 64 connections against a bare node:http
+ *     server answering the same JSON bytes (interleaved rounds): requests per
+ *     second, the ratio of medians, p99 (autocannon keeps whole milliseconds,
+ *     floored: 2 is 2.0-2.99). A closed loop's latency is bound by its
+ *     throughput (64 connections at R req/s wait 64/R s on average), so p50
+ *     and p99 of both are also measured open loop at one offered rate (`--rate`).
+ *  2. N creates through the API (32 at a time): creates per second, and the
+ *     time from the first create until all N are synchronized, the reference
+ *     backends simulated with operations taking 0 ms.
+ *  3. The idle cost of holding those N synchronized services: CPU of the serve
+ *     process(es) and, reported apart, of the PostgreSQL server, as % of one
+ *     core, in consecutive windows. Converged services are re-checked by the
+ *     reconciler every 60 s (health watch, jittered up to 10%): that is part
+ *     of the idle cost, so the windows span a full minute by default.
+ *
+ * PostgreSQL is a real server started here (initdb into a temp dir, as in the
+ * tests). With `--replicas 2` and a serve that knows `--replica-id`, phase 2
+ * and 3 run with two replicas on the database (creates go through the first);
+ * a serve without it runs one replica and the table says so.
+ *
+ * Run: npm run build && node dist/bench/scale.js [--services 10000] [--stores sqlite,postgres]
+ *      [--seconds 5] [--rounds 3] [--connections 64] [--concurrency 32] [--idle-seconds 60]
+ *      [--idle-window 30] [--replicas 2] [--sync-timeout 300] [--rate 1000]
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { CodesphereClient } from "../sdk";
+import { startPostgres, type TestPostgres } from "../test/support/postgres";
+import { rssMiB, treeCpuSeconds } from "./support/cpu";
+import { type PacedResult, pacedGet } from "./support/paced";
+import { CLI, median, startNodeProcess, startServe } from "./support/processes";
+
+const { values } = parseArgs({
+  options: {
+    services: { type: "string", default: "10000" },
+    stores: { type: "string", default: "sqlite,postgres" },
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+    concurrency: { type: "string", default: "32" },
+    "idle-seconds": { type: "string", default: "60" },
+    "idle-window": { type: "string", default: "30" },
+    replicas: { type: "string", default: "2" },
+    "sync-timeout": { type: "string", default: "300" },
+    rate: { type: "string", default: "1000" },
+  },
+});
+const num = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--${name}: expected a positive number, got "${values[name]}"`);
+  return n;
+};
+const N = num("services");
+const CONNECTIONS = num("connections");
+const STORES = String(values.stores)
+  .split(",")
+  .map((s) => s.trim());
+for (const s of STORES)
+  if (s !== "sqlite" && s !== "postgres") throw new Error(`--stores: "${s}" is not sqlite or postgres`);
+const TOKEN = "bench-token";
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+/** The baseline: node:http answering one precomputed buffer, nothing else. */
+const BARE_SERVER = `
+const http = require("node:http");
+const body = Buffer.from(process.argv[1]);
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+  res.end(body);
+});
+server.keepAliveTimeout = 65000;
+server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ msg: "ready", url: "http://127.0.0.1:" + server.address().port })));
+`;
+
+/** Everything started here, stopped in reverse order on the way out (also on Ctrl-C). */
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) await cleanups.pop()!().catch((e: unknown) => console.error("cleanup:", e));
+}
+const own = <T extends { stop(): Promise<void> }>(thing: T): T => {
+  cleanups.push(() => thing.stop());
+  return thing;
+};
+
+interface Load {
+  rps: number;
+  p99: number;
+}
+
+/** Closed loop: each connection sends its next request when the answer is in. */
+async function load(url: string): Promise<Load> {
+  const result = await autocannon({
+    url,
+    headers: AUTH,
+    connections: CONNECTIONS,
+    duration: num("seconds"),
+    pipelining: 1,
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+interface Figures {
+  label: string;
+  replicasSync: number;
+  bodyBytes: number;
+  bare: Load[];
+  ours: Load[];
+  bareAtRate: PacedResult;
+  oursAtRate: PacedResult;
+  createsPerSecond: number;
+  acceptSeconds: number;
+  syncSeconds: number | undefined;
+  syncedAtEnd: number;
+  idleServe: number[];
+  idlePostgres: number[] | undefined;
+  rssServe: number[];
+}
+
+const createBody = (i: number) => ({
+  teamId: 1,
+  name: `fleet-${i}`,
+  provider: { name: "redis", version: "v1" },
+  plan: { id: 0, parameters: {} },
+  config: {},
+  secrets: { password: `fleet-password-${i}` },
+});
+
+/** Services in `state`, from /metrics: one cheap query, where listing 10,000 services would load the server it measures. */
+async function countInState(url: string, state: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^landform_managed_services\\{state="${state}"\\} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function waitSynchronized(url: string, n: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await countInState(url, "synchronized")) >= n) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/** Whether the built serve can run as one of several replicas (leases wired in). */
+function serveKnowsReplicas(): boolean {
+  const help = execFileSync(process.execPath, [CLI, "--help"], { encoding: "utf8" });
+  return help.includes("--replica-id");
+}
+
+async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
+  let pg: TestPostgres | undefined;
+  let env: NodeJS.ProcessEnv = {};
+  const shared = mkdtempSync(join(tmpdir(), "landform-bench-keys-"));
+  cleanups.push(async () => rmSync(shared, { recursive: true, force: true }));
+  // Replicas must open the same vault: one key file for all of them.
+  const keyFile = join(shared, "vault.key");
+  writeFileSync(keyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+  const extraArgs = ["--vault-key-file", keyFile];
+  if (store === "postgres") {
+    pg = own(await startPostgres());
+    env = { LANDFORM_DATABASE: await pg.createDatabase("landform_bench") };
+  }
+  const wantReplicas = store === "postgres" ? num("replicas") : 1;
+  const replicas = wantReplicas > 1 && serveKnowsReplicas() ? wantReplicas : 1;
+  const servers = [
+    own(await startServe(TOKEN, 0, { env, extraArgs: [...extraArgs, ...replicaArgs(replicas, 0)] })),
+  ];
+  const first = servers[0]!;
+  const client = new CodesphereClient({ baseUrl: `${first.url}/api`, token: TOKEN });
+  cleanups.push(() => client.close());
+  const label = store === "sqlite" ? "embedded SQLite" : `PostgreSQL ${pg!.version}`;
+  console.log(`\n== ${label}`);
+
+  // ---- 1: GET one service vs the bare server with the same bytes
+  const svc = await client.managedServices.create(createBody(-1));
+  if (!(await waitSynchronized(first.url, 1, 30_000))) throw new Error("the GET sample never synchronized");
+  const path = `/api/managed-services/${svc.id}`;
+  const body = await (await fetch(`${first.url}${path}`, { headers: AUTH })).text();
+  const base = own(await startNodeProcess(["-e", BARE_SERVER, body]));
+  const bareRounds: Load[] = [];
+  const ours: Load[] = [];
+  for (let round = 0; round < num("rounds"); round++) {
+    bareRounds.push(await load(`${base.url}/`));
+    ours.push(await load(`${first.url}${path}`));
+  }
+  // Closed-loop p99 at 64 connections is bound by throughput (Little's law: 64 / rate on average), so
+  // latency is also measured at one offered rate both servers can carry.
+  const paced = { rate: num("rate"), seconds: num("seconds"), connections: CONNECTIONS, headers: AUTH };
+  const bareAtRate = await pacedGet(`${base.url}/`, paced);
+  const oursAtRate = await pacedGet(`${first.url}${path}`, paced);
+  await base.stop();
+  console.log(`GET ${path}: ${body.length} bytes, ${CONNECTIONS} connections`);
+  printLoads("  bare node:http", bareRounds);
+  printLoads("  landform serve", ours);
+  console.log(
+    `  at ${values.rate} req/s offered: p50/p99 bare ${ms(bareAtRate.p50)}/${ms(bareAtRate.p99)} ms, ` +
+      `landform ${ms(oursAtRate.p50)}/${ms(oursAtRate.p99)} ms (max ${ms(oursAtRate.max)}; served ${oursAtRate.rps.toFixed(0)} req/s)`,
+  );
+
+  // ---- 2: N creates, then all synchronized
+  for (let r = 1; r < replicas; r++)
+    servers.push(
+      own(await startServe(TOKEN, 0, { env, extraArgs: [...extraArgs, ...replicaArgs(replicas, r)] })),
+    );
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: num("concurrency") }, async () => {
+      for (let i = next++; i < N; i = next++) await client.managedServices.create(createBody(i));
+    }),
+  );
+  const accepted = performance.now();
+  const acceptSeconds = (accepted - started) / 1000;
+  const reached = await waitSynchronized(first.url, N + 1, num("sync-timeout") * 1000);
+  const syncSeconds = reached ? (performance.now() - started) / 1000 : undefined;
+  const syncedAtEnd = (await countInState(first.url, "synchronized")) - 1;
+  console.log(
+    `${N} creates, ${num("concurrency")} at a time: ${acceptSeconds.toFixed(2)} s, ${(N / acceptSeconds).toFixed(0)} creates/s`,
+  );
+  console.log(
+    syncSeconds === undefined
+      ? `  NOT all synchronized after ${values["sync-timeout"]} s: ${syncedAtEnd} of ${N}`
+      : `  all synchronized ${syncSeconds.toFixed(2)} s after the first create (${replicas} replica${replicas > 1 ? "s" : ""})`,
+  );
+
+  // ---- 3: idle, holding the fleet
+  const idleServe: number[] = [];
+  const idlePostgres: number[] = [];
+  if (reached) {
+    const postmaster = pg
+      ? Number(readFileSync(join(pg.dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0])
+      : 0;
+    const sample = () => ({
+      at: performance.now(),
+      serve: servers.reduce((sum, s) => sum + treeCpuSeconds(s.proc.pid!), 0),
+      pg: pg ? treeCpuSeconds(postmaster) : 0,
+    });
+    const windowMs = num("idle-window") * 1000;
+    let prev = sample();
+    for (let t = 0; t < num("idle-seconds") * 1000; t += windowMs) {
+      await new Promise((r) => setTimeout(r, windowMs));
+      const now = sample();
+      const wall = (now.at - prev.at) / 1000;
+      idleServe.push(((now.serve - prev.serve) / wall) * 100);
+      idlePostgres.push(((now.pg - prev.pg) / wall) * 100);
+      prev = now;
+    }
+    const still = (await countInState(first.url, "synchronized")) - 1;
+    console.log(
+      `idle, ${num("idle-window")} s windows: serve ${idleServe.map(pct).join(", ")} of a core` +
+        (pg ? `; PostgreSQL server ${idlePostgres.map(pct).join(", ")}` : "") +
+        `; ${still} of ${N} still synchronized`,
+    );
+  }
+  const rssServe = servers.map((s) => rssMiB(s.proc.pid!));
+
+  await cleanUp();
+  return {
+    label,
+    replicasSync: replicas,
+    bodyBytes: body.length,
+    bare: bareRounds,
+    ours,
+    bareAtRate,
+    oursAtRate,
+    createsPerSecond: N / acceptSeconds,
+    acceptSeconds,
+    syncSeconds,
+    syncedAtEnd,
+    idleServe,
+    idlePostgres: pg ? idlePostgres : undefined,
+    rssServe,
+  };
+}
+
+function replicaArgs(replicas: number, index: number): string[] {
+  return replicas > 1 ? ["--replica-id", `bench-${index + 1}`] : [];
+}
+
+const pct = (x: number) => `${x.toFixed(2)}%`;
+const ms = (x: number) => x.toFixed(2);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function printLoads(name: string, loads: Load[]): void {
+  console.log(
+    `${name}  median ${median(loads.map((l) => l.rps)).toFixed(0)} req/s (rounds ${loads.map((l) => l.rps.toFixed(0)).join(", ")})` +
+      `  p99 ${loads.map((l) => l.p99).join(", ")} ms`,
+  );
+}
+
+function printTable(all: Figures[]): void {
+  const rows: [string, (f: Figures) => string, string][] = [
+    ["GET req/s, landform", (f) => median(f.ours.map((l) => l.rps)).toFixed(0), ""],
+    ["GET req/s, bare node:http", (f) => median(f.bare.map((l) => l.rps)).toFixed(0), ""],
+    [
+      "GET ratio landform/bare",
+      (f) => (median(f.ours.map((l) => l.rps)) / median(f.bare.map((l) => l.rps))).toFixed(2),
+      ">= 0.6",
+    ],
+    // autocannon's latency histogram keeps whole milliseconds (floored): "2" means 2.0-2.99 ms.
+    ["GET p99 ms, landform", (f) => `${median(f.ours.map((l) => l.p99))}`, "< 5"],
+    ["GET p99 ms, bare node:http", (f) => `${median(f.bare.map((l) => l.p99))}`, ""],
+    [`GET p99 ms at ${values.rate} req/s, landform`, (f) => ms(f.oursAtRate.p99), ""],
+    [`GET p99 ms at ${values.rate} req/s, bare`, (f) => ms(f.bareAtRate.p99), ""],
+    [`creates/s (${values.concurrency} at a time)`, (f) => f.createsPerSecond.toFixed(0), ""],
+    [
+      `${N} to synchronized, s`,
+      (f) =>
+        f.syncSeconds === undefined
+          ? `>${values["sync-timeout"]} (${f.syncedAtEnd})`
+          : `${f.syncSeconds.toFixed(2)} (${f.replicasSync} repl.)`,
+      "< 10 / < 30",
+    ],
+    [
+      `idle CPU serve, % core (${values["idle-seconds"]} s)`,
+      (f) => (f.idleServe.length ? pct(mean(f.idleServe)) : "-"),
+      "< 2%",
+    ],
+    ["idle CPU PostgreSQL server", (f) => (f.idlePostgres?.length ? pct(mean(f.idlePostgres)) : "-"), ""],
+    ["serve RSS MiB at the end", (f) => f.rssServe.map((x) => x.toFixed(0)).join(" + "), ""],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const cols = all.map((f) => Math.max(f.label.length, ...rows.map((r) => r[1](f).length)) + 2);
+  const line = (cells: string[]) =>
+    `${cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(cols[i - 1] ?? 10))).join("")}   `;
+  console.log(`\n${N} services, reference backends simulated with 0 ms operations`);
+  console.log(`${line(["", ...all.map((f) => f.label)])}goal`);
+  for (const [name, value, goal] of rows) console.log(`${line([name, ...all.map(value)])}${goal}`);
+}
+
+async function main(): Promise<void> {
+  const onSignal = () => {
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const all: Figures[] = [];
+  try {
+    for (const store of STORES) all.push(await measureStore(store as "sqlite" | "postgres"));
+  } finally {
+    await cleanUp();
+  }
+  printTable(all);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
