@@ -18,6 +18,11 @@
  *     reconciler every 60 s (health watch, jittered up to 10%): that is part
  *     of the idle cost, so the windows span a full minute by default.
  *
+ * The services live on `landform backend` in a process of its own (simulated
+ * engines, 0 ms operations; bench/support/fleet-backend.ts), registered as a
+ * team provider: every replica reaches the same one, and its CPU is reported
+ * apart from the control plane's.
+ *
  * PostgreSQL is a real server started here (initdb into a temp dir, as in the
  * tests). With `--replicas 2` and a serve that knows `--replica-id`, phase 2
  * and 3 run with two replicas on the database (creates go through the first);
@@ -37,6 +42,7 @@ import autocannon from "autocannon";
 import { CodesphereClient } from "../sdk";
 import { startPostgres, type TestPostgres } from "../test/support/postgres";
 import { rssMiB, treeCpuSeconds } from "./support/cpu";
+import { FLEET_PROVIDER, startFleetBackend } from "./support/fleet-backend";
 import { type PacedResult, pacedGet } from "./support/paced";
 import { CLI, median, startNodeProcess, startServe } from "./support/processes";
 
@@ -126,13 +132,14 @@ interface Figures {
   syncedAtEnd: number;
   idleServe: number[];
   idlePostgres: number[] | undefined;
+  idleBackend: number[];
   rssServe: number[];
 }
 
 const createBody = (i: number) => ({
   teamId: 1,
   name: `fleet-${i}`,
-  provider: { name: "redis", version: "v1" },
+  provider: FLEET_PROVIDER,
   plan: { id: 0, parameters: {} },
   config: {},
   secrets: { password: `fleet-password-${i}` },
@@ -181,6 +188,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   const first = servers[0]!;
   const client = new CodesphereClient({ baseUrl: `${first.url}/api`, token: TOKEN });
   cleanups.push(() => client.close());
+  const backend = own(await startFleetBackend(shared, `${first.url}/api`, TOKEN));
   const label = store === "sqlite" ? "embedded SQLite" : `PostgreSQL ${pg!.version}`;
   console.log(`\n== ${label}`);
 
@@ -239,6 +247,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   // ---- 3: idle, holding the fleet
   const idleServe: number[] = [];
   const idlePostgres: number[] = [];
+  const idleBackend: number[] = [];
   if (reached) {
     const postmaster = pg
       ? Number(readFileSync(join(pg.dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0])
@@ -247,6 +256,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
       at: performance.now(),
       serve: servers.reduce((sum, s) => sum + treeCpuSeconds(s.proc.pid!), 0),
       pg: pg ? treeCpuSeconds(postmaster) : 0,
+      backend: treeCpuSeconds(backend.proc.pid!),
     });
     const windowMs = num("idle-window") * 1000;
     let prev = sample();
@@ -256,12 +266,14 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
       const wall = (now.at - prev.at) / 1000;
       idleServe.push(((now.serve - prev.serve) / wall) * 100);
       idlePostgres.push(((now.pg - prev.pg) / wall) * 100);
+      idleBackend.push(((now.backend - prev.backend) / wall) * 100);
       prev = now;
     }
     const still = (await countInState(first.url, "synchronized")) - 1;
     console.log(
       `idle, ${num("idle-window")} s windows: serve ${idleServe.map(pct).join(", ")} of a core` +
         (pg ? `; PostgreSQL server ${idlePostgres.map(pct).join(", ")}` : "") +
+        `; backend ${idleBackend.map(pct).join(", ")}` +
         `; ${still} of ${N} still synchronized`,
     );
   }
@@ -282,6 +294,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
     syncedAtEnd,
     idleServe,
     idlePostgres: pg ? idlePostgres : undefined,
+    idleBackend,
     rssServe,
   };
 }
@@ -330,13 +343,14 @@ function printTable(all: Figures[]): void {
       "< 2%",
     ],
     ["idle CPU PostgreSQL server", (f) => (f.idlePostgres?.length ? pct(mean(f.idlePostgres)) : "-"), ""],
+    ["idle CPU backend (simulated)", (f) => (f.idleBackend.length ? pct(mean(f.idleBackend)) : "-"), ""],
     ["serve RSS MiB at the end", (f) => f.rssServe.map((x) => x.toFixed(0)).join(" + "), ""],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
   const cols = all.map((f) => Math.max(f.label.length, ...rows.map((r) => r[1](f).length)) + 2);
   const line = (cells: string[]) =>
     `${cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(cols[i - 1] ?? 10))).join("")}   `;
-  console.log(`\n${N} services, reference backends simulated with 0 ms operations`);
+  console.log(`\n${N} services on landform backend (simulated engines, 0 ms operations)`);
   console.log(`${line(["", ...all.map((f) => f.label)])}goal`);
   for (const [name, value, goal] of rows) console.log(`${line([name, ...all.map(value)])}${goal}`);
 }
