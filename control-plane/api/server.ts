@@ -14,7 +14,7 @@ import {
   type ProvidersService,
 } from "../domain/types";
 import { authenticate, bearerToken, type TokenTable } from "./auth";
-import { CLIENT_GONE, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from "./body";
+import { CLIENT_GONE, MAX_BODY_BYTES, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from "./body";
 import type { Idempotency, KeyedRequest } from "./idempotency";
 import { HttpMetrics, type RouteSeries } from "./metrics";
 import { buildOpenApiDocument } from "./openapi";
@@ -49,6 +49,9 @@ export interface ApiDeps {
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** How much of an oversized body is read and dropped (and for how long) before the connection is cut. */
+const LINGER_BYTES = 8 * MAX_BODY_BYTES;
+const LINGER_MS = 2_000;
 const NO_TEAMS: ReadonlySet<number> = new Set();
 const JSON_TYPE = "application/json";
 
@@ -223,6 +226,42 @@ class Exchange {
     this.problem(400, "Bad Request", detail);
   }
 
+  /**
+   * A body over the limit may still be arriving. Answering and closing at once
+   * would make the kernel answer the rest with a reset, which can destroy the
+   * 413 before the client reads it; so the rest is read and dropped first, up
+   * to a bound in bytes and time. Past the bound the connection is cut
+   * without an answer.
+   */
+  private drainOversizedBody(then: () => void): void {
+    const req = this.res.req;
+    const socket = this.res.socket;
+    if (!req || !socket || req.complete || req.destroyed) {
+      then();
+      return;
+    }
+    let dropped = 0;
+    let settled = false;
+    const settle = (answer: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (answer) then();
+      else {
+        socket.destroy();
+        this.finish(413);
+      }
+    };
+    const timer = setTimeout(() => settle(false), LINGER_MS);
+    timer.unref();
+    req.on("data", (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER_BYTES) settle(false);
+    });
+    req.once("end", () => settle(true));
+    req.once("close", () => settle(false));
+  }
+
   problem(status: number, title: string, detail: string, headers?: Record<string, string>): void {
     this.send(status, PROBLEM_CONTENT_TYPE, problemJson(status, title, detail, this.traceId), headers);
   }
@@ -233,14 +272,15 @@ class Exchange {
       return;
     }
     if (err instanceof DomainError) {
-      // A body over the limit is still arriving: close rather than drain it.
+      if (err.status === 413) {
+        this.drainOversizedBody(() =>
+          this.problem(err.status, err.title, err.detail, { connection: "close" }),
+        );
+        return;
+      }
       // Not ready yet: the sdk client retries a 503 after Retry-After.
       const headers: Record<string, string> | undefined =
-        err.status === 413
-          ? { connection: "close" }
-          : err.status === 503
-            ? { "retry-after": "1" }
-            : undefined;
+        err.status === 503 ? { "retry-after": "1" } : undefined;
       this.problem(err.status, err.title, err.detail, headers);
       return;
     }
