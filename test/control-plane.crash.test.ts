@@ -19,13 +19,14 @@
  * Also: a second `landform serve` (and a `landform backend`) on the same data
  * dir is refused while the first runs, naming the dir and the holder's pid.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExternalBackend } from "./support/external-backend";
 import { type S3Server, startS3Server } from "./support/s3";
 import { CLI, ServedControlPlane } from "./support/serve";
 
@@ -48,77 +49,6 @@ function rng(seed: number): () => number {
   };
 }
 const random = rng(SEED);
-
-// ---------------------------------------------------------------- processes
-
-/** `landform backend` in its own process and data dir; keeps its log lines. */
-class ExternalBackend {
-  url = "";
-  readonly lines: Record<string, unknown>[] = [];
-  private child!: ChildProcess;
-  readonly dataDir = mkdtempSync(join(tmpdir(), "landform-crash-backend-"));
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "backend",
-        "--port",
-        "0",
-        "--data-dir",
-        this.dataDir,
-        "--key",
-        BACKEND_KEY,
-        "--operation-delay-ms",
-        "10",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LANDFORM_ENGINES: "simulated" } },
-    );
-    let buffer = "";
-    let err = "";
-    this.child.stderr!.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`landform backend did not start: ${err}`)), 30_000);
-      this.child.stdout!.on("data", (chunk: Buffer) => {
-        buffer += chunk.toString();
-        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          try {
-            const rec = JSON.parse(line) as Record<string, unknown>;
-            this.lines.push(rec);
-            if (rec.msg === "ready" && typeof rec.url === "string") {
-              this.url = rec.url;
-              clearTimeout(timer);
-              resolve();
-            }
-          } catch {
-            // not a JSON line
-          }
-        }
-      });
-      this.child.once("exit", (code) => reject(new Error(`landform backend exited with ${code}: ${err}`)));
-    });
-  }
-
-  async list(): Promise<string[]> {
-    const res = await fetch(`${this.url}/api/v1/postgresql`, { headers: { "x-api-key": BACKEND_KEY } });
-    expect(res.status).toBe(200);
-    return (await res.json()) as string[];
-  }
-
-  async close(): Promise<void> {
-    if (this.child && this.child.exitCode === null) {
-      const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
-      this.child.kill("SIGTERM");
-      await exited;
-    }
-    rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
 
 // ---------------------------------------------------------------- API calls
 
@@ -322,7 +252,7 @@ beforeAll(async () => {
   process.env.LANDFORM_ENGINES = "simulated";
   s3 = await startS3Server();
   await s3.bucket(BUCKET);
-  backend = new ExternalBackend();
+  backend = new ExternalBackend(BACKEND_KEY);
   await backend.start();
   dataDir = mkdtempSync(join(tmpdir(), "landform-crash-cp-"));
   cp = await ServedControlPlane.start({ dataDir, tokens: [`${TOKEN}=1`], operationDelayMs: 10 });
