@@ -10,7 +10,7 @@ import { backendKey as backendKeyOption, keptBackendKey, vaultKeySource } from "
 const USAGE = `usage: landform <command> [options]
 
 commands:
-  serve     run the reference control plane (public API under /api, bundled backends)
+  serve     run the reference control plane (public API under /api, web console at /, bundled backends)
             --port N (LANDFORM_PORT, default 8080)  --host H (LANDFORM_HOST, default 127.0.0.1)
             --data-dir DIR (LANDFORM_DATA_DIR, default .landform/data)
             --database URL (LANDFORM_DATABASE; postgres://USER:PASSWORD@HOST:PORT/DB: keep the state in
@@ -119,6 +119,10 @@ async function serve(argv: string[]): Promise<number> {
       `\nDevelopment token for team 1 (shown once, keep it):\n\n  export CS_API=${cp.apiUrl}\n  export CS_TOKEN=${cp.createdDevToken}\n\n`,
     );
   }
+  // Development token only: a one-time code in the fragment, never the token itself (docs/console.md).
+  const signIn = cp.consoleSignInUrl();
+  if (signIn)
+    process.stderr.write(`Web console (one-time sign-in link, valid 15 minutes):\n\n  ${signIn}\n\n`);
   jsonLog({ msg: "ready", url: cp.url, apiUrl: cp.apiUrl, backendsUrl: cp.backendsUrl });
   await waitForSignal();
   await cp.close();

@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { TokenTable } from "./api/auth";
 import { answerClientError } from "./api/client-error";
+import { builtConsoleDir, consoleRoutes, loadConsoleFiles, SignInCodes } from "./api/console";
 import { Idempotency } from "./api/idempotency";
 import { createApiHandler } from "./api/server";
 import { bundledCatalog } from "./backends/catalog";
@@ -49,6 +50,8 @@ export interface ControlPlaneOptions {
   testClock?: boolean;
   /** "changes" (default): access-log writes and errors only; "all": every request. */
   accessLog?: "all" | "changes";
+  /** Where the built web console is (default: this package's dist/console); false: no console at `/`. */
+  consoleDir?: string | false;
   log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -59,6 +62,12 @@ export interface RunningControlPlane {
   backendsUrl?: string;
   /** The development token, when it was made by this start (printed once). */
   createdDevToken?: string;
+  /**
+   * The console's address with a one-time sign-in code for `token` (default:
+   * the development token) in its fragment, which never reaches a server log
+   * (docs/console.md). Undefined when there is no such token.
+   */
+  consoleSignInUrl(token?: string): string | undefined;
   now(): number;
   advanceClock(ms: number): void;
   close(): Promise<void>;
@@ -109,12 +118,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   // Tokens: the configured ones, else one development token kept in the data dir.
   const tokens = options.tokens ?? new TokenTable();
   let createdDevToken: string | undefined;
+  let devToken: string | undefined;
   if (tokens.size === 0) {
     const token = await keptSecret(store, vault, DEV_TOKEN_KEY, () => {
       createdDevToken = `lf_dev_${randomBytes(18).toString("base64url")}`;
       return createdDevToken;
     });
     tokens.add(token, { teams: new Set([1]), admin: false }, "the development token");
+    devToken = token;
   }
 
   const catalog = new Catalog(store, vault, now);
@@ -197,6 +208,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const idempotencySecret = await keptSecret(store, vault, IDEMPOTENCY_SECRET_KEY, () =>
     randomBytes(32).toString("base64url"),
   );
+  const consoleDir = options.consoleDir === undefined ? builtConsoleDir() : options.consoleDir || undefined;
+  const consoleFiles = consoleDir ? loadConsoleFiles(consoleDir) : undefined;
+  const signInCodes = new SignInCodes(tokens, now);
   const api = createApiHandler({
     providers: catalog,
     managedServices,
@@ -209,6 +223,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     log,
     ready: async () => ready && (await databaseAnswers()),
     accessLog: options.accessLog ?? "changes",
+    extraRoutes: consoleRoutes({ files: consoleFiles, codes: signInCodes, tokens }),
     idempotency: new Idempotency({
       keys: store.idempotency,
       transaction: (fn) => store.transaction(fn),
@@ -278,6 +293,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     apiUrl: `${url}/api`,
     ...(backends ? { backendsUrl: backends.url } : {}),
     ...(createdDevToken ? { createdDevToken } : {}),
+    consoleSignInUrl(token = devToken) {
+      if (!consoleFiles || token === undefined) return undefined;
+      return `${url}/#signin=${signInCodes.issue(token)}`;
+    },
     now,
     advanceClock(ms: number) {
       offset += ms;
