@@ -11,6 +11,8 @@ import { useAsync, when } from "./util";
 
 const POLL_MS = 2_000;
 
+const count = (n: number) => `${n} ${n === 1 ? "service" : "services"}`;
+
 function matches(s: ManagedService, needle: string): boolean {
   if (!needle) return true;
   return (
@@ -75,8 +77,8 @@ export function ServicesPage(props: { api: Api }) {
           <caption>
             <span aria-live="polite">
               {rows.length === list.value.length
-                ? `${rows.length} services`
-                : `${rows.length} of ${list.value.length} services`}
+                ? count(rows.length)
+                : `${rows.length} of ${count(list.value.length)}`}
             </span>
           </caption>
           <thead>
