@@ -75,7 +75,7 @@ export function ServicePage(props: { api: Api; id: string; tab: string }) {
       </div>
       <p class="muted">
         {`${provider?.displayName ?? s.provider.name} ${s.provider.version} · created ${when(s.createdAt)} · id ${s.id}`}
-        {gone && keptUntil(s) ? ` · kept until ${keptUntil(s)?.toLocaleString()}` : ""}
+        {gone && keptUntil(s) ? ` · kept until ${when(keptUntil(s)?.toISOString())}` : ""}
       </p>
       <p role="status" class="message">
         {message ?? ""}

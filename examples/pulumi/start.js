@@ -227,6 +227,9 @@ reach the API with the development token (team 1):
   curl -H "Authorization: Bearer $CS_TOKEN" "$CS_API/managed-services?team=1"
   the API is described at ${cp.apiUrl}/openapi.json
 
+see it in the web console (one-time sign-in link, valid 15 minutes; docs/console.md):
+  ${cp.consoleSignInUrl(token) ?? `${cp.url}/ (not built here: npm run build)`}
+
 change the stack: edit examples/pulumi/index.js, then
   ${pulumiEnv} pulumi up --config-file ${configFile}
 
