@@ -93,7 +93,8 @@ export function init(options: InitOptions): InitResult {
     }
   }
   const project = projectName(dir);
-  const description = `${project}: Codesphere managed services as code`;
+  // No ": " in it: Pulumi.yaml holds it unquoted, as pulumi new writes it.
+  const description = "Codesphere managed services as code, made with landform init";
   const apiUrl = options.apiUrl ?? "http://127.0.0.1:8080/api";
   const teamId = options.teamId ?? 1;
   const landform = options.landform ?? landformSpec(root);
