@@ -35,7 +35,7 @@ const { TokenTable } = require(path.join(ROOT, "dist", "control-plane", "api", "
 
 /**
  * One line per service of the stack outputs: its name and the command line
- * that connects to it (examples/pulumi/connect.js made it).
+ * that connects to it (examples/pulumi/connect.ts made it).
  * @param {Record<string, unknown>} outputs as `pulumi stack output --json --show-secrets` gives them
  */
 function connectLines(outputs) {
@@ -227,7 +227,7 @@ reach the API with the development token (team 1):
   curl -H "Authorization: Bearer $CS_TOKEN" "$CS_API/managed-services?team=1"
   the API is described at ${cp.apiUrl}/openapi.json
 
-change the stack: edit examples/pulumi/index.js, then
+change the stack: edit examples/pulumi/index.ts, then
   ${pulumiEnv} pulumi up --config-file ${configFile}
 
 serving until Ctrl-C (everything stays in .landform/) ...`);
