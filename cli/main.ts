@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `landform` command: serve (the reference control plane), backend (the
- * reference backends alone), tools (Pulumi CLI, Terraform, the provider mirror).
+ * reference backends alone), init (a starter project), tools (Pulumi CLI,
+ * Terraform, the provider mirror).
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,6 +33,8 @@ commands:
             a key is made once and kept in DIR/backend.key (0600)
   vault     rotate [--data-dir DIR] [--vault-key-file FILE]: a new vault key, every secret re-sealed
             with it, the old key dropped (run it while serve is stopped)
+  init      pulumi|cdktf [DIR] [--api-url URL] [--team-id N] [--landform SPEC]: a new TypeScript
+            project (a PostgreSQL and a Redis) in an empty DIR, and the commands that deploy it
   tools     build or find the Pulumi CLI and Terraform, install the Terraform provider mirror
             (--path prints their directory, --terraform-config the CLI config for TF_CLI_CONFIG_FILE)
 `;
@@ -189,6 +192,10 @@ export async function main(argv: string[]): Promise<number> {
     case "vault": {
       const { vaultCommand } = await import("./vault.js");
       return vaultCommand(rest);
+    }
+    case "init": {
+      const { initCommand } = await import("./init.js");
+      return initCommand(rest);
     }
     case "tools": {
       const { toolsCommand } = await import("./tools.js");

@@ -14,10 +14,18 @@
  * SHOP_EXPORT_SECRET (secrets; defaults are for a local control plane only),
  * SHOP_BACKUP_ENDPOINT (an S3 endpoint: turns on backups of the orders
  * database), SHOP_ANALYTICS_PAUSED=1 (pauses the analytics landscape).
+ *
+ * `landform/cdktf` is this repository's own built package (dist/; run `npm
+ * run build` first), imported by name as a user's app does. tsconfig.json is
+ * the one `cdktf init --template typescript` writes, plus `"types": ["node"]`
+ * (TypeScript 6 no longer loads every @types package) and an outDir in dist/.
+ * cdktf.json compiles with the repository's TypeScript 6 by path: `npx tsc`
+ * here finds the TypeScript 5 alias, whose default resolution for CommonJS
+ * (node10) cannot resolve a package's own name.
  */
 import { App, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { CodesphereProvider, Landscape, ManagedService } from "../../provider/cdktf";
+import { CodesphereProvider, Landscape, ManagedService } from "landform/cdktf";
 
 const env = process.env;
 

@@ -35,7 +35,7 @@ const { TokenTable } = require(path.join(ROOT, "dist", "control-plane", "api", "
 
 /**
  * One line per service of the stack outputs: its name and the command line
- * that connects to it (examples/pulumi/connect.js made it).
+ * that connects to it (examples/pulumi/connect.ts made it).
  * @param {Record<string, unknown>} outputs as `pulumi stack output --json --show-secrets` gives them
  */
 function connectLines(outputs) {
@@ -230,7 +230,7 @@ reach the API with the development token (team 1):
 see it in the web console (one-time sign-in link, valid 15 minutes; docs/console.md):
   ${cp.consoleSignInUrl(token) ?? `${cp.url}/ (not built here: npm run build)`}
 
-change the stack: edit examples/pulumi/index.js, then
+change the stack: edit examples/pulumi/index.ts, then
   ${pulumiEnv} pulumi up --config-file ${configFile}
 
 serving until Ctrl-C (everything stays in .landform/) ...`);

@@ -21,150 +21,32 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqlite } from "../../store/sqlite-open";
 import type { ServicePhase } from "../catalog";
 import type { ServiceState, Spec, Values } from "./lifecycle";
+import {
+  type BackupRecord,
+  type BackupRow,
+  backupFromRow,
+  type DataChange,
+  type DataSnapshot,
+  fromRow,
+  MIGRATIONS,
+  type ServiceRow,
+  type StoredService,
+} from "./store-rows";
+
+export type { BackupRecord, BackupState, DataChange, DataSnapshot, StoredService } from "./store-rows";
 
 export const DATABASE_FILE = "reference-backends.sqlite";
-
-export interface StoredService extends ServiceState {
-  provider: string;
-  id: string;
-  teamId: number;
-  secrets: Values;
-  createdAt: number;
-  /** Set while the data set is being recovered from a backup: the recovery in flight. */
-  recoveryToken?: string;
-  /** Why the recovery failed; the service never becomes ready. */
-  recoveryError?: string;
-}
-
-/** A consistent cut of one service's data set and change log. */
-export interface DataSnapshot {
-  data: Record<string, unknown>;
-  /** The last change-log entry the data set includes (0: none yet). */
-  seq: number;
-  /** How many change-log entries the service has had up to `seq`. */
-  changeCount: number;
-  /** The entries after `fromSeq`, up to `seq`, oldest first. */
-  changes: DataChange[];
-}
-
-export type BackupState = "uploading" | "uploaded" | "failed" | "deleting" | "deleted";
-
-/** What the backend remembers of a backup it took (never the store's credentials). */
-export interface BackupRecord {
-  provider: string;
-  id: string;
-  serviceId: string;
-  teamId: number;
-  /** `s3://bucket/key`, for logs and to find the object again. */
-  location: string;
-  seq: number;
-  changeCount: number;
-  takenAt: number;
-  state: BackupState;
-  /** Whether the object was ever confirmed written: its archived log counts from then on. */
-  uploaded: boolean;
-  /** The last failure (upload or delete), safe to show. */
-  error?: string;
-}
-
-export interface DataChange {
-  seq: number;
-  at: number;
-  key: string;
-  /** The new value, or undefined when the key was deleted. */
-  value?: unknown;
-  deleted: boolean;
-}
-
-interface ServiceRow {
-  provider: string;
-  id: string;
-  team_id: number;
-  desired: string;
-  observed: string | null;
-  secrets: string;
-  phase: string;
-  due_at: number;
-  created_at: number;
-  recovery_token: string | null;
-  recovery_error: string | null;
-}
-
-interface BackupRow {
-  provider: string;
-  id: string;
-  service_id: string;
-  team_id: number;
-  location: string;
-  seq: number;
-  change_count: number;
-  taken_at: number;
-  state: string;
-  uploaded: number;
-  error: string | null;
-}
-
-const MIGRATIONS: string[] = [
-  `CREATE TABLE services (
-     provider   TEXT NOT NULL,
-     id         TEXT NOT NULL,
-     team_id    INTEGER NOT NULL,
-     desired    TEXT NOT NULL,
-     observed   TEXT,
-     secrets    TEXT NOT NULL,
-     phase      TEXT NOT NULL,
-     due_at     INTEGER NOT NULL,
-     created_at INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL,
-     PRIMARY KEY (provider, id)
-   );
-   CREATE TABLE data (
-     provider   TEXT NOT NULL,
-     service_id TEXT NOT NULL,
-     key        TEXT NOT NULL,
-     value      TEXT NOT NULL,
-     updated_at INTEGER NOT NULL,
-     PRIMARY KEY (provider, service_id, key)
-   );
-   CREATE TABLE data_changes (
-     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-     provider   TEXT NOT NULL,
-     service_id TEXT NOT NULL,
-     at         INTEGER NOT NULL,
-     key        TEXT NOT NULL,
-     value      TEXT,
-     deleted    INTEGER NOT NULL
-   );
-   CREATE INDEX data_changes_by_service ON data_changes (provider, service_id, seq);`,
-  `ALTER TABLE services ADD COLUMN recovery_token TEXT;
-   ALTER TABLE services ADD COLUMN recovery_error TEXT;
-   CREATE TABLE backups (
-     provider     TEXT NOT NULL,
-     id           TEXT NOT NULL,
-     service_id   TEXT NOT NULL,
-     team_id      INTEGER NOT NULL,
-     location     TEXT NOT NULL,
-     seq          INTEGER NOT NULL,
-     change_count INTEGER NOT NULL,
-     taken_at     INTEGER NOT NULL,
-     state        TEXT NOT NULL,
-     uploaded     INTEGER NOT NULL,
-     error        TEXT,
-     updated_at   INTEGER NOT NULL,
-     PRIMARY KEY (provider, id)
-   );
-   CREATE INDEX backups_by_service ON backups (provider, service_id, seq);`,
-];
 
 export class ReferenceStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, DATABASE_FILE));
+    this.db = openSqlite(path.join(dataDir, DATABASE_FILE));
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
@@ -503,36 +385,4 @@ export class ReferenceStore {
       .get(provider, serviceId) as { seq: number };
     return row.seq;
   }
-}
-
-function backupFromRow(row: BackupRow): BackupRecord {
-  return {
-    provider: row.provider,
-    id: row.id,
-    serviceId: row.service_id,
-    teamId: row.team_id,
-    location: row.location,
-    seq: row.seq,
-    changeCount: row.change_count,
-    takenAt: row.taken_at,
-    state: row.state as BackupState,
-    uploaded: row.uploaded === 1,
-    ...(row.error === null ? {} : { error: row.error }),
-  };
-}
-
-function fromRow(row: ServiceRow): StoredService {
-  return {
-    provider: row.provider,
-    id: row.id,
-    teamId: row.team_id,
-    desired: JSON.parse(row.desired) as Spec,
-    observed: row.observed === null ? null : (JSON.parse(row.observed) as Spec),
-    secrets: JSON.parse(row.secrets) as Values,
-    phase: row.phase as ServicePhase,
-    dueAt: row.due_at,
-    createdAt: row.created_at,
-    ...(row.recovery_token === null ? {} : { recoveryToken: row.recovery_token }),
-    ...(row.recovery_error === null ? {} : { recoveryError: row.recovery_error }),
-  };
 }

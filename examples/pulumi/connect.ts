@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * Command lines that connect to a service, from its details (host, port,
  * dsn, endpoint: what the backend reports) and its secrets. The example
@@ -9,25 +8,22 @@
  * to connect to; its line is a shell comment that says so.
  */
 
-/** @typedef {Record<string, unknown> | undefined | null} Details */
+export type Details = Record<string, unknown> | undefined | null;
 
-/** Quoted for a POSIX shell: the value is read back exactly, whatever it holds. @param {string} s */
-function sh(s) {
+/** Quoted for a POSIX shell: the value is read back exactly, whatever it holds. */
+function sh(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** @param {Details} details @returns {string | undefined} why there is no command, if there is none */
-function unreachable(details) {
+/** Why there is no command, if there is none. */
+function unreachable(details: Details): string | undefined {
   if (!details) return "# not provisioned yet";
   if (details.simulated === true) return "# simulated: no server behind this service on this machine";
   return undefined;
 }
 
-/**
- * `psql` with the dsn the details give, the user and password filled in.
- * @param {Details} details @param {string} user @param {string} password
- */
-function psqlCommand(details, user, password) {
+/** `psql` with the dsn the details give, the user and password filled in. */
+export function psqlCommand(details: Details, user: string, password: string): string {
   const why = unreachable(details);
   if (why) return why;
   const url = new URL(String(details?.dsn));
@@ -41,9 +37,8 @@ function psqlCommand(details, user, password) {
  * `redis-cli -u redis://default:PASSWORD@HOST:PORT`: `requirepass` is the
  * default user's password. The user is named because redis-cli 7.0 reads
  * `redis://:PASSWORD@` as user "" and its AUTH fails.
- * @param {Details} details @param {string} password
  */
-function redisCommand(details, password) {
+export function redisCommand(details: Details, password: string): string {
   const why = unreachable(details);
   if (why) return why;
   const url = new URL(`redis://${String(details?.hostname)}:${Number(details?.port)}`);
@@ -55,9 +50,8 @@ function redisCommand(details, password) {
 /**
  * An aws-cli listing of the bucket the details name (or of the buckets the
  * key may see, when they name none), with the service's own key.
- * @param {Details} details @param {string} accessKeyId @param {string} secretAccessKey
  */
-function s3Command(details, accessKeyId, secretAccessKey) {
+export function s3Command(details: Details, accessKeyId: string, secretAccessKey: string): string {
   const why = unreachable(details);
   if (why) return why;
   const endpoint = String(details?.endpoint);
@@ -68,5 +62,3 @@ function s3Command(details, accessKeyId, secretAccessKey) {
     `aws --endpoint-url ${sh(endpoint)}${region} s3 ls${bucket}`
   );
 }
-
-module.exports = { psqlCommand, redisCommand, s3Command };

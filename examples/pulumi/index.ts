@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * An application's managed services, as a platform team would declare them:
  *
@@ -13,28 +12,32 @@
  *
  * Connection: `codesphere:apiUrl`, `codesphere:token` (secret) and
  * `codesphere:teamId` in stack config, else CS_API, CS_TOKEN, CS_TEAM_ID.
- * This program uses the built package: run `npm run build` first.
+ *
+ * `landform/pulumi` is this repository's own package, imported by its name
+ * as any user's program does (Node resolves a package's own name through its
+ * `exports`): it is the built dist/, so run `npm run build` first.
  */
-
-const crypto = require("node:crypto");
-const pulumi = require("@pulumi/pulumi");
-const { ManagedService, Landscape } = require("../../dist/provider/pulumi");
-const { psqlCommand, redisCommand, s3Command } = require("./connect");
+import * as crypto from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { Landscape, ManagedService } from "landform/pulumi";
+import { type Details, psqlCommand, redisCommand, s3Command } from "./connect";
 
 const config = new pulumi.Config();
 
-/**
- * Where backups go: `{ endpointUrl, destinationPath, accessKeyId }` in
- * `backupStore`, the key in the secret `backupSecretKey`. Without them the
- * database runs without backups (and says so).
- * @type {{ endpointUrl: string; destinationPath: string; accessKeyId: string } | undefined}
- */
-const backupStore = config.getObject("backupStore");
+/** Where backups go (`backupStore`); the store's key is the secret `backupSecretKey`. */
+interface BackupStore {
+  endpointUrl: string;
+  destinationPath: string;
+  accessKeyId: string;
+}
+
+/** Without a backup store the database runs without backups (and says so). */
+const backupStore = config.getObject<BackupStore>("backupStore");
 const backups = backupStore
   ? {
       intervalH: 24,
       deleteRetentionDays: 7,
-      config: backupStore,
+      config: { ...backupStore },
       secrets: { secretKey: config.requireSecret("backupSecretKey") },
     }
   : undefined;
@@ -63,7 +66,7 @@ const stackSlug = pulumi
 const SHOP_ASSETS_BUCKET =
   config.get("shopAssetsBucket") ?? `shop-assets-${stackSlug}`.slice(0, 63).replace(/-$/, "");
 
-const ordersDb = new ManagedService("orders-db", {
+const ordersDbService = new ManagedService("orders-db", {
   provider: { name: "postgres", version: "v1" },
   // Plan 1 (Medium); storage may only grow.
   plan: { id: 1, parameters: { storage: config.getNumber("ordersDbStorageMiB") ?? 5120 } },
@@ -75,7 +78,7 @@ const ordersDb = new ManagedService("orders-db", {
   ...(backups ? { backups } : {}),
 });
 
-const sessions = new ManagedService("sessions", {
+const sessionsService = new ManagedService("sessions", {
   provider: { name: "redis", version: "v1" },
   plan: { id: 0 },
   config: { maxmemoryPolicy: "allkeys-lru" },
@@ -107,36 +110,49 @@ const shop = new Landscape("shop", {
   },
 });
 
-const shopDb = /** @type {InstanceType<typeof ManagedService>} */ (shop.services["shop-db"]);
-const shopAssets = /** @type {InstanceType<typeof ManagedService>} */ (shop.services["shop-assets"]);
+/** A member of the landscape above, by its key (declared there, so it exists). */
+function member(name: string): ManagedService {
+  const service = shop.services[name];
+  if (!service) throw new Error(`the shop landscape declares no ${name}`);
+  return service;
+}
+const shopDbService = member("shop-db");
+const shopAssetsService = member("shop-assets");
 
 /**
  * What an application needs to reach a service; the DSN is a secret, and so
  * is `connect`, a command line that connects (psql, redis-cli, aws s3) with
- * the service's password in it (./connect.js). `npm start` prints those.
- * @param {InstanceType<typeof ManagedService>} service
- * @param {pulumi.Output<string>} secret the password or key the command needs
- * @param {(details: Record<string, unknown> | undefined, secret: string) => string} command
+ * the service's password in it (./connect.ts). `npm start` prints those.
  */
-function connection(service, secret, command) {
+function connection(
+  service: ManagedService,
+  secret: pulumi.Output<string>,
+  command: (details: Details, secret: string) => string,
+) {
   return {
     id: service.id,
     status: service.status,
     hostname: service.hostname,
     port: service.port,
     dsn: service.dsn,
-    connect: pulumi.secret(
-      pulumi.all([service.details, secret]).apply(([d, s]) => command(d ?? undefined, s)),
-    ),
+    connect: pulumi.secret(pulumi.all([service.details, secret]).apply(([d, s]) => command(d, s))),
   };
 }
 
-exports.ordersDb = connection(ordersDb, ordersDbPassword, (d, pw) => psqlCommand(d, "orders", pw));
-exports.ordersDbBackups = ordersDb.backups.apply((b) => (b.enabled ? `every ${b.intervalH} h` : "off"));
-exports.sessions = connection(sessions, sessionsPassword, redisCommand);
-exports.shopDb = connection(shopDb, shopDbPassword, (d, pw) => psqlCommand(d, "shop", pw));
-exports.shopAssets = {
-  ...connection(shopAssets, shopAssetsSecretKey, (d, key) => s3Command(d, SHOP_ASSETS_ACCESS_KEY, key)),
-  endpoint: shopAssets.details.apply((d) => /** @type {string | undefined} */ (d?.endpoint)),
+export const ordersDb = connection(ordersDbService, ordersDbPassword, (d, pw) =>
+  psqlCommand(d, "orders", pw),
+);
+export const ordersDbBackups = ordersDbService.backups.apply((b) =>
+  b.enabled ? `every ${b.intervalH} h` : "off",
+);
+export const sessions = connection(sessionsService, sessionsPassword, redisCommand);
+export const shopDb = connection(shopDbService, shopDbPassword, (d, pw) => psqlCommand(d, "shop", pw));
+export const shopAssets = {
+  ...connection(shopAssetsService, shopAssetsSecretKey, (d, key) =>
+    s3Command(d, SHOP_ASSETS_ACCESS_KEY, key),
+  ),
+  endpoint: shopAssetsService.details.apply((d) =>
+    typeof d?.endpoint === "string" ? d.endpoint : undefined,
+  ),
 };
-exports.shopStatuses = shop.statuses;
+export const shopStatuses = shop.statuses;
