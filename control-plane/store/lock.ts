@@ -16,7 +16,8 @@
  */
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqlite } from "./sqlite-open";
 
 export const LOCK_FILE = "landform.lock";
 export const PID_FILE = "landform.pid";
@@ -52,7 +53,7 @@ export function lockDataDir(dataDir: string): () => void {
 
 function acquire(dataDir: string): Database.Database {
   // timeout 0: a held lock is an answer, not something to wait for.
-  const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+  const db = openSqlite(join(dataDir, LOCK_FILE), { timeout: 0 });
   try {
     db.pragma("locking_mode = EXCLUSIVE");
     db.exec("CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)");

@@ -22,7 +22,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type pg from "pg";
 import type * as schemas from "../../sdk/schemas";
 import { viewOf } from "../domain/view";
@@ -34,6 +34,7 @@ import { migrate } from "./migrations";
 import { PostgresDb, redactUrl } from "./postgres-db";
 import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
 import { SqliteDb } from "./sqlite-db";
+import { openSqlite } from "./sqlite-open";
 import { isUniqueViolation, parse, type RecordRow, SQL } from "./store-sql";
 
 export type { EventRetention } from "./event-log";
@@ -110,7 +111,7 @@ export class Store {
     const unlock = lockDataDir(dataDir);
     let db: Database.Database | undefined;
     try {
-      db = new Database(join(dataDir, DATABASE_FILE));
+      db = openSqlite(join(dataDir, DATABASE_FILE));
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
       db.pragma("busy_timeout = 5000");

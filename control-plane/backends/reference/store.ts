@@ -21,7 +21,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { openSqlite } from "../../store/sqlite-open";
 import type { ServicePhase } from "../catalog";
 import type { ServiceState, Spec, Values } from "./lifecycle";
 
@@ -164,7 +165,7 @@ export class ReferenceStore {
 
   constructor(dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, DATABASE_FILE));
+    this.db = openSqlite(path.join(dataDir, DATABASE_FILE));
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
