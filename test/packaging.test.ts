@@ -134,7 +134,7 @@ describe("the packed package under every module resolution", () => {
           cwd: dir,
           encoding: "utf8",
         });
-        expect(out).toContain("loaded 11");
+        expect(out).toContain("loaded 13");
       }
     },
   );
