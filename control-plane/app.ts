@@ -10,6 +10,7 @@ import { TokenTable } from "./api/auth";
 import { answerClientError } from "./api/client-error";
 import { Idempotency } from "./api/idempotency";
 import { createApiHandler } from "./api/server";
+import { handleTestClock, TEST_CLOCK_PATH } from "./api/test-clock";
 import { bundledCatalog } from "./backends/catalog";
 import { startReferenceBackends } from "./backends/reference/index";
 import { ManagedServices } from "./domain/managed-services";
@@ -218,19 +219,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   // The API checks Host itself, so that the refusal is Problem JSON like every other (api/server.ts).
   const server = http.createServer({ requireHostHeader: false }, (req, res) => {
-    if (options.testClock && req.method === "POST" && req.url === "/_landform/clock") {
-      let body = "";
-      req.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on("end", () => {
-        const ms = Number((JSON.parse(body || "{}") as { advanceMs?: unknown }).advanceMs);
-        if (Number.isFinite(ms) && ms >= 0) {
+    if (options.testClock && req.method === "POST" && req.url === TEST_CLOCK_PATH) {
+      const clock = {
+        now,
+        advance: (ms: number) => {
           offset += ms;
           reconciler.queue.tick();
-        }
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ now: new Date(now()).toISOString() }));
+        },
+      };
+      handleTestClock(req, res, tokens, clock).catch((err: unknown) => {
+        log({
+          level: "error",
+          msg: "test clock failed",
+          error: err instanceof Error ? err.message : String(err),
+        });
+        if (!res.headersSent) res.writeHead(500).end();
       });
       return;
     }

@@ -24,8 +24,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqlite } from "../control-plane/store/sqlite-open";
 import { ExternalBackend } from "./support/external-backend";
 import { type S3Server, startS3Server } from "./support/s3";
 import { CLI, ServedControlPlane } from "./support/serve";
@@ -236,7 +236,7 @@ async function checkAgainstModel(): Promise<void> {
 }
 
 function integrityCheck(): string {
-  const db = new Database(join(dataDir, "control-plane.sqlite"));
+  const db = openSqlite(join(dataDir, "control-plane.sqlite"));
   try {
     return db.pragma("integrity_check", { simple: true }) as string;
   } finally {

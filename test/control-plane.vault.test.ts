@@ -8,8 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { openSqlite } from "../control-plane/store/sqlite-open";
 import { CodesphereClient, type schemas, waitForState } from "../sdk";
 import { CLI, ServedControlPlane } from "./support/serve";
 
@@ -53,7 +53,7 @@ function readDataDir(dir: string): {
   secretRows: number;
   backendSecrets: Map<string, unknown>;
 } {
-  const cp = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+  const cp = openSqlite(join(dir, "control-plane.sqlite"), { readonly: true });
   const secretRows = cp.prepare<[], { sealed: string }>("SELECT sealed FROM secrets").all();
   const sealed = [
     ...secretRows.map((r) => r.sealed),
@@ -65,7 +65,7 @@ function readDataDir(dir: string): {
   ];
   cp.close();
   // The reference backends play the database server, which has to know its own passwords.
-  const rb = new Database(join(dir, "reference-backends.sqlite"), { readonly: true });
+  const rb = openSqlite(join(dir, "reference-backends.sqlite"), { readonly: true });
   const rows = rb.prepare<[], { id: string; secrets: string }>("SELECT id, secrets FROM services").all();
   rb.close();
   return {

@@ -404,7 +404,7 @@ const TRACE_BYTES = 16;
 const traceIdPool = Buffer.allocUnsafe(TRACE_BYTES * 256);
 let traceIdOffset = traceIdPool.length;
 
-function newTraceId(): string {
+export function newTraceId(): string {
   if (traceIdOffset >= traceIdPool.length) {
     randomFillSync(traceIdPool);
     traceIdOffset = 0;

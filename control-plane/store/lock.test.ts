@@ -18,20 +18,22 @@ function tempDir(): string {
 }
 
 /**
- * Another process holding the lock through this very module: lock.ts is
- * transpiled to plain JS for a child node (no TypeScript loader there).
+ * Another process holding the lock through this very module: lock.ts (and
+ * sqlite-open.ts, which it imports) is transpiled to plain JS for a child node (no TypeScript loader there).
  */
 async function holder(dataDir: string): Promise<ChildProcess> {
   const work = tempDir();
-  const source = readFileSync(resolve(__dirname, "lock.ts"), "utf8");
-  const js = ts.transpileModule(source, {
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-    },
-  }).outputText;
-  writeFileSync(join(work, "lock.js"), js);
+  for (const name of ["lock", "sqlite-open"]) {
+    const source = readFileSync(resolve(__dirname, `${name}.ts`), "utf8");
+    const js = ts.transpileModule(source, {
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    }).outputText;
+    writeFileSync(join(work, `${name}.js`), js);
+  }
   const child = spawn(
     process.execPath,
     [

@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { service } from "../../test/support/store-kinds";
 import { viewOf } from "../domain/view";
 import { LATEST_VERSION, MIGRATIONS, migrate, SQLITE, schemaVersion } from "./migrations";
 import { SqliteDb } from "./sqlite-db";
+import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
 
 const wrap = (db: Database.Database) => new SqliteDb(db);
@@ -31,7 +32,7 @@ describe("schema migrations", () => {
   it("brings a new data dir to the latest version and records each step", async () => {
     const dir = tempDir();
     await (await Store.sqlite(dir)).close();
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     expect(await schemaVersion(wrap(db))).toBe(LATEST_VERSION);
     const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
     expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
@@ -41,7 +42,7 @@ describe("schema migrations", () => {
   it("adopts a data dir of the unversioned release as version 1 and migrates its rows", async () => {
     const dir = tempDir();
     // What the release before versioning left behind: version 1's tables, no schema_migrations.
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     for (const sql of MIGRATIONS[0]!.sql(SQLITE)) db.exec(sql);
     const timestamp = "2024-05-01T10:00:00.000Z";
     db.prepare("INSERT INTO events (service_id, record) VALUES (?, ?)").run(
@@ -53,7 +54,7 @@ describe("schema migrations", () => {
     const store = await Store.sqlite(dir);
     expect((await store.events("s1", 0, 10)).map((e) => e.event.eventName)).toEqual(["Old"]);
     await store.close();
-    const after = new Database(dbFile(dir));
+    const after = openSqlite(dbFile(dir));
     expect(await schemaVersion(wrap(after))).toBe(LATEST_VERSION);
     expect(after.prepare("SELECT at FROM events").get()).toEqual({ at: Date.parse(timestamp) });
     after.close();
@@ -62,7 +63,7 @@ describe("schema migrations", () => {
   it("refuses a data dir written by a newer landform, naming the dir and both versions", async () => {
     const dir = tempDir();
     await (await Store.sqlite(dir)).close();
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
       LATEST_VERSION + 1,
       "from the future",
@@ -76,7 +77,7 @@ describe("schema migrations", () => {
 
   it("applies each migration atomically: a failing one leaves the version and the tables as they were", async () => {
     const dir = tempDir();
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     const broken = [
       ...MIGRATIONS,
       {
@@ -93,7 +94,7 @@ describe("schema migrations", () => {
 
   it("adds the idempotency_keys table (3) to a data dir at version 2, keeping its rows", async () => {
     const dir = tempDir();
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     await migrate(wrap(db), dir, MIGRATIONS, 2);
     db.prepare("INSERT INTO meta (key, value) VALUES ('kept', 'yes')").run();
     db.close();
@@ -104,7 +105,7 @@ describe("schema migrations", () => {
     await store.idempotency.record("scope", "key", answer, 1_000);
     expect(await store.idempotency.find("scope", "key", 1_001)).toMatchObject(answer);
     await store.close();
-    const after = new Database(dbFile(dir));
+    const after = openSqlite(dbFile(dir));
     expect(await schemaVersion(wrap(after))).toBe(LATEST_VERSION);
     expect(
       after.prepare("SELECT name FROM sqlite_master WHERE name = 'idempotency_keys_expiry'").get(),
@@ -116,7 +117,7 @@ describe("schema migrations", () => {
 
   it("moves each service's revision and API view into columns (4), from the record", async () => {
     const dir = tempDir();
-    const db = new Database(dbFile(dir));
+    const db = openSqlite(dbFile(dir));
     await migrate(wrap(db), dir, MIGRATIONS, 3);
     const record = service("s1");
     record.rev = 7;

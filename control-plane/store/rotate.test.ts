@@ -4,9 +4,9 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { rotateVault } from "./rotate";
+import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
 import { keyId, parseKeyRing, VAULT_KEY_FILE, Vault, writeKeyRing } from "./vault";
 
@@ -22,7 +22,7 @@ afterAll(() => {
 
 /** Every sealed value the database file holds, read past the Store. */
 function sealedInDatabase(dir: string): string[] {
-  const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+  const db = openSqlite(join(dir, "control-plane.sqlite"), { readonly: true });
   try {
     const secrets = db.prepare<[], { sealed: string }>("SELECT sealed FROM secrets").all();
     const meta = db.prepare<[], { value: string }>("SELECT value FROM meta").all();

@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
 import { postgresKind, service } from "../../test/support/store-kinds";
 import { MIGRATIONS } from "./migrations";
+import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
 
 function event(name: string, at: number): schemas.LogRecord {
@@ -99,7 +99,7 @@ describe("store on SQLite only: query plans", () => {
     const store = await Store.sqlite(dir);
     try {
       await store.addEvent("s", event("One", 1));
-      const db = new Database(join(dir, "control-plane.sqlite"), { readonly: true });
+      const db = openSqlite(join(dir, "control-plane.sqlite"), { readonly: true });
       const plan = (sql: string) =>
         (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
           .map((r) => r.detail)

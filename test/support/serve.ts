@@ -9,6 +9,7 @@
  * file), a fresh database per ServedControlPlane, kept across its restarts.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -94,6 +95,8 @@ export class ServedControlPlane {
   async launch(): Promise<void> {
     const args = [CLI, "serve", "--port", "0", "--data-dir", this.dataDir];
     for (const t of this.options.tokens ?? []) args.push("--token", t);
+    // Moving the clock needs an admin token (api/test-clock.ts): the suite's own, beside its team tokens.
+    if (this.options.testClock) args.push("--token", `${this.clockToken}=admin`);
     if (this.options.operationDelayMs !== undefined) {
       args.push("--operation-delay-ms", String(this.options.operationDelayMs));
     }
@@ -180,13 +183,18 @@ export class ServedControlPlane {
     }
   }
 
-  /** Moves the control plane's clock forward (needs testClock). */
-  async advanceClock(ms: number): Promise<void> {
+  /** The admin token that moves the clock (with testClock). */
+  readonly clockToken = `clock-admin-${randomBytes(12).toString("hex")}`;
+
+  /** Moves the control plane's clock forward (needs testClock); returns the new time (epoch ms). */
+  async advanceClock(ms: number): Promise<number> {
     const res = await fetch(`${this.url}/_landform/clock`, {
       method: "POST",
+      headers: { authorization: `Bearer ${this.clockToken}`, "content-type": "application/json" },
       body: JSON.stringify({ advanceMs: ms }),
     });
-    if (!res.ok) throw new Error(`clock advance failed: ${res.status}`);
+    if (!res.ok) throw new Error(`clock advance failed: ${res.status} ${await res.text()}`);
+    return Date.parse(((await res.json()) as { now: string }).now);
   }
 
   async close(): Promise<void> {

@@ -211,10 +211,11 @@ describe("the reference backends", () => {
   });
 
   it("finish operations on the real clock too", async () => {
-    await start({ now: undefined, operationDelayMs: 20 });
+    // Long enough that the first look comes before the end on a loaded machine, short enough to wait for.
+    await start({ now: undefined, operationDelayMs: 750 });
     const id = await createPostgres();
     expect((await observe(id)).details.ready).toBe(false);
-    const deadline = Date.now() + 2_000;
+    const deadline = Date.now() + 10_000;
     while (!(await observe(id)).details.ready) {
       expect(Date.now()).toBeLessThan(deadline);
       await new Promise((r) => setTimeout(r, 5));

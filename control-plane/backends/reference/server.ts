@@ -55,21 +55,33 @@
  * provider?} (replaces the settings; 200 with them) and DELETE (204) on
  * `/admin/faults`. At the root and without a key: `GET /health`, `GET /ready`.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BackupStoreError } from "./backup-store";
-import {
-  type BackupRequest,
-  type Backups,
-  RecoveryError,
-  type RecoveryRequest,
-  type RecoverySource,
-} from "./backups";
+import type { BackupRequest, Backups } from "./backups";
 import type { EngineManager } from "./engines";
-import { type FaultInjector, parseFaultSettings } from "./faults";
+import type { FaultInjector } from "./faults";
 import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./lifecycle";
-import type { PlanInput, ProviderProfile, UpdateInput } from "./providers";
+import type { ProviderProfile, UpdateInput } from "./providers";
+import { adminFaults, dataUrl, deleteData, readData, writeData } from "./server-data";
+import {
+  type Answer,
+  authorized,
+  fail,
+  HttpError,
+  methodNotAllowed,
+  objectBody,
+  plan,
+  positiveTeamId,
+  readBody,
+  segments,
+  send,
+  serviceId,
+  subdomain,
+  unauthorized,
+  values,
+} from "./server-http";
+import { recoveryRequest, startRecovery } from "./server-recovery";
 import type { ReferenceStore, StoredService } from "./store";
 import type { Tasks } from "./tasks";
 
@@ -91,25 +103,6 @@ export interface ServerDeps {
   baseUrl: () => string;
 }
 
-interface Answer {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const MAX_BODY_BYTES = 1 << 20;
-const MAX_ID_LENGTH = 255;
-const MAX_KEY_LENGTH = 1024;
-const SUBDOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The due time of a service waiting for its data set: provisioning ends when the recovery does. */
 const RECOVERING_DUE = Number.MAX_SAFE_INTEGER;
 /** The due time of an operation on an engine-backed service: it ends when the server has converged. */
@@ -358,88 +351,6 @@ function create(
   return { status: 201, body: { id } };
 }
 
-/** Reads `recoverFrom`; throws the answer refusing it. */
-function recoveryRequest(profile: ProviderProfile, id: string, teamId: number, v: unknown): RecoveryRequest {
-  const r = values(v, "recoverFrom")!;
-  if (!profile.canBackup) throw new HttpError(501, `provider ${profile.name} has no backups to recover from`);
-  const msId = r.msId ?? undefined;
-  if (msId !== undefined && (typeof msId !== "string" || msId === "")) {
-    throw new HttpError(400, "recoverFrom.msId must be a non-empty string");
-  }
-  let source: RecoverySource;
-  if (r.id !== undefined && r.id !== null) {
-    if (typeof r.id !== "string" || r.id === "")
-      throw new HttpError(400, "recoverFrom.id must be a non-empty string");
-    source = { kind: "backup", backupId: r.id, ...(msId === undefined ? {} : { msId }) };
-  } else if (msId !== undefined && r.time !== undefined && r.time !== null) {
-    if (!profile.canRecoverToTime) {
-      throw new HttpError(501, `provider ${profile.name} has no point-in-time recovery`);
-    }
-    source = { kind: "time", msId, time: pointInTime(r.time) };
-  } else {
-    throw new HttpError(400, "recoverFrom needs id (a backup) or msId and time (a point in time)");
-  }
-  return {
-    provider: profile.name,
-    serviceId: id,
-    teamId,
-    source,
-    config: values(r.config, "recoverFrom.config") ?? {},
-    secrets: values(r.secrets, "recoverFrom.secrets") ?? {},
-  };
-}
-
-/** An ISO 8601 date-time, or milliseconds since the epoch. */
-function pointInTime(v: unknown): number {
-  const ms = typeof v === "string" ? Date.parse(v) : Number.isSafeInteger(v) ? (v as number) : Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw new HttpError(
-      400,
-      "recoverFrom.time must be an ISO 8601 date-time or milliseconds since the epoch",
-    );
-  }
-  return ms;
-}
-
-/**
- * Restores the new service's data set in the background; provisioning ends
- * once it is in place. A failure becomes the service's `error` and the
- * service never becomes ready.
- */
-function startRecovery(deps: ServerDeps, req: RecoveryRequest, token: string): void {
-  void deps.tasks.run(async () => {
-    let data: Record<string, unknown>;
-    try {
-      data = await deps.backups.recover(req);
-    } catch (err) {
-      const known = err instanceof RecoveryError || err instanceof BackupStoreError;
-      // Only our own messages are shown; anything else is a bug, named but not echoed.
-      const reason = known ? err.message : "an internal error";
-      if (!known) {
-        deps.log({
-          level: "error",
-          msg: "recovery crashed",
-          error: err instanceof Error ? err.name : "unknown",
-        });
-      }
-      const error = `recovery failed: ${reason}`;
-      deps.store.failRecovery(req.provider, req.serviceId, token, error, deps.now());
-      deps.log({ level: "warn", msg: "recovery failed", provider: req.provider, id: req.serviceId, error });
-      return;
-    }
-    const done = deps.store.finishRecovery(req.provider, req.serviceId, token, data, deps.now());
-    if (done && deps.engines.backed(req.provider, req.serviceId))
-      deps.engines.sync(req.provider, req.serviceId);
-    deps.log({
-      level: "info",
-      msg: done ? "service recovered" : "recovery discarded: the service is gone or was created again",
-      provider: req.provider,
-      id: req.serviceId,
-      keys: Object.keys(data).length,
-    });
-  });
-}
-
 function update(deps: ServerDeps, profile: ProviderProfile, id: string, raw: Buffer): Answer {
   const body = objectBody(raw);
   if (serviceId(body.id) !== id) return fail(400, "id in the body must equal the id in the path");
@@ -518,245 +429,4 @@ function backupRequest(profile: ProviderProfile, backupId: string, raw: Buffer):
     secrets: values(body.secrets, "secrets") ?? {},
     ...(retentionDays === undefined ? {} : { retentionDays: retentionDays as number }),
   };
-}
-
-// ---------------------------------------------------------------- data endpoint
-
-function dataUrl(deps: ServerDeps, profile: ProviderProfile, id: string): string {
-  return `${deps.baseUrl()}/api/v1/${profile.name}/${encodeURIComponent(id)}/data`;
-}
-
-function existing(deps: ServerDeps, profile: ProviderProfile, id: string): ServiceState {
-  const s = deps.store.get(profile.name, id);
-  if (!s) throw new HttpError(404, `service ${id} not found`);
-  if (deps.engines.backed(profile.name, id)) {
-    throw new HttpError(
-      404,
-      `service ${id} runs a real server: connect with details.dsn (the data endpoint serves simulated services only)`,
-    );
-  }
-  return settle(s, deps.now());
-}
-
-/** A service takes writes only while it runs: paused or between states it is offline. */
-function requireRunning(state: ServiceState, id: string): void {
-  if (!isReady(state)) throw new HttpError(409, `service ${id} is ${state.phase} and does not accept writes`);
-}
-
-function readData(deps: ServerDeps, profile: ProviderProfile, id: string): Answer {
-  existing(deps, profile, id);
-  return { status: 200, body: deps.store.readData(profile.name, id) };
-}
-
-function writeData(deps: ServerDeps, profile: ProviderProfile, id: string, key: string, raw: Buffer): Answer {
-  if (key.length > MAX_KEY_LENGTH) return fail(400, `key must be at most ${MAX_KEY_LENGTH} characters`);
-  const body = objectBody(raw);
-  if (!("value" in body)) return fail(400, "value is required");
-  const state = existing(deps, profile, id);
-  requireRunning(state, id);
-  checkQuota(deps, profile, id, key, body.value, reported(state).parameters);
-  deps.store.putData(profile.name, id, key, body.value, deps.now());
-  return { status: 204 };
-}
-
-function deleteData(deps: ServerDeps, profile: ProviderProfile, id: string, key: string): Answer {
-  const state = existing(deps, profile, id);
-  requireRunning(state, id);
-  if (!deps.store.deleteData(profile.name, id, key, deps.now())) return fail(404, `no key ${key}`);
-  return { status: 204 };
-}
-
-/** Plans that limit objects or size (s3) hold the data set to them. */
-function checkQuota(
-  deps: ServerDeps,
-  profile: ProviderProfile,
-  id: string,
-  key: string,
-  value: unknown,
-  parameters: Record<string, number>,
-): void {
-  const { maxObjects, maxSizeKb } = parameters;
-  if (maxObjects === undefined && maxSizeKb === undefined) return;
-  const usage = deps.store.dataUsage(profile.name, id, key);
-  if (maxObjects !== undefined && usage.keys + 1 > maxObjects) {
-    throw new HttpError(422, `the plan allows at most ${maxObjects} objects (maxObjects)`);
-  }
-  const bytes = usage.bytes + Buffer.byteLength(JSON.stringify(value));
-  if (maxSizeKb !== undefined && bytes > maxSizeKb * 1024) {
-    throw new HttpError(422, `the plan allows at most ${maxSizeKb} KiB of data (maxSizeKb)`);
-  }
-}
-
-// ---------------------------------------------------------------- admin
-
-function adminFaults(deps: ServerDeps, method: string, raw: Buffer): Answer {
-  switch (method) {
-    case "GET":
-      return { status: 200, body: deps.faults.get() };
-    case "POST": {
-      const settings = parseFaultSettings(parseJson(raw), new Set(deps.profiles.keys()));
-      if (typeof settings === "string") return fail(400, settings);
-      deps.faults.set(settings);
-      deps.log({ level: "info", msg: "faults set", ...settings });
-      return { status: 200, body: deps.faults.get() };
-    }
-    case "DELETE":
-      deps.faults.clear();
-      deps.log({ level: "info", msg: "faults cleared" });
-      return { status: 204 };
-    default:
-      return methodNotAllowed(["GET", "POST", "DELETE"]);
-  }
-}
-
-// ---------------------------------------------------------------- request parts
-
-function objectBody(raw: Buffer): Record<string, unknown> {
-  const body = parseJson(raw);
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, "body must be a JSON object");
-  }
-  return body as Record<string, unknown>;
-}
-
-function parseJson(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString("utf8"));
-  } catch {
-    // JSON.parse quotes the input in its message; the input may hold secrets.
-    throw new HttpError(400, "body is not valid JSON");
-  }
-}
-
-function serviceId(v: unknown): string {
-  if (v === undefined || v === null) throw new HttpError(400, "id is required");
-  if (typeof v !== "string" || v === "" || v.length > MAX_ID_LENGTH) {
-    throw new HttpError(400, `id must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
-  }
-  return v;
-}
-
-function positiveTeamId(v: unknown): number {
-  if (v === undefined || v === null) throw new HttpError(400, "teamId is required");
-  if (!Number.isSafeInteger(v) || (v as number) < 1)
-    throw new HttpError(400, "teamId must be a positive integer");
-  return v as number;
-}
-
-function subdomain(v: unknown): string | null | undefined {
-  if (v === undefined || v === null) return v;
-  if (typeof v !== "string" || !SUBDOMAIN.test(v)) {
-    throw new HttpError(400, "customSubdomain must be a DNS label (lowercase letters, digits, '-')");
-  }
-  return v;
-}
-
-function values(v: unknown, field: string): Values | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw new HttpError(400, `${field} must be a JSON object`);
-  return v as Values;
-}
-
-function plan(v: unknown): PlanInput | undefined {
-  if (v === undefined || v === null) return undefined;
-  const p = values(v, "plan")!;
-  const out: PlanInput = { parameters: {} };
-  if (p.id !== undefined) {
-    if (!Number.isSafeInteger(p.id) || (p.id as number) < 0)
-      throw new HttpError(400, "plan.id must be an integer");
-    out.id = p.id as number;
-  }
-  for (const [name, value] of Object.entries(values(p.parameters, "plan.parameters") ?? {})) {
-    if (!Number.isSafeInteger(value)) throw new HttpError(400, `plan.parameters.${name} must be an integer`);
-    out.parameters[name] = value as number;
-  }
-  return out;
-}
-
-function segments(pathname: string): string[] {
-  const parts = pathname.split("/").slice(1);
-  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
-  try {
-    return parts.map(decodeURIComponent);
-  } catch {
-    throw new HttpError(400, "the path is not valid percent-encoding");
-  }
-}
-
-function authorized(headers: http.IncomingHttpHeaders, key: string): boolean {
-  // An empty key would let an empty header in: refuse rather than trust the caller to have checked.
-  if (!key) return false;
-  const offered: string[] = [];
-  const apiKey = headers["x-api-key"];
-  if (typeof apiKey === "string") offered.push(apiKey);
-  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? "");
-  if (bearer) offered.push(bearer[1]!.trim());
-  return offered.some((k) => sameSecret(k, key));
-}
-
-/**
- * 401 as Problem JSON (what the control plane's API answers), keeping the
- * contract's `error` member so any backend client reads it the same way.
- */
-function unauthorized(): Answer {
-  const detail = "missing or wrong API key: send it as X-API-Key or Authorization: Bearer";
-  const traceId = randomBytes(16).toString("hex");
-  return {
-    status: 401,
-    body: { status: 401, title: "Unauthorized", detail, traceId, error: "missing or wrong API key" },
-    headers: {
-      "content-type": "application/problem+json",
-      "www-authenticate": 'Bearer realm="landform-reference-backends"',
-      "x-trace-id": traceId,
-    },
-  };
-}
-
-/** Constant-time comparison of two strings of any length. */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      if (size > MAX_BODY_BYTES) reject(new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`));
-      else resolve(Buffer.concat(chunks));
-    });
-    req.on("error", reject);
-  });
-}
-
-// ---------------------------------------------------------------- answers
-
-function fail(status: number, error: string): Answer {
-  return { status, body: { error } };
-}
-
-function methodNotAllowed(allowed: string[]): Answer {
-  return { status: 405, body: { error: "method not allowed" }, headers: { allow: allowed.join(", ") } };
-}
-
-function send(res: http.ServerResponse, a: Answer): void {
-  if (res.headersSent || res.destroyed) return;
-  if (a.body === undefined) {
-    res.writeHead(a.status, a.headers);
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(a.body);
-  res.writeHead(a.status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    ...a.headers,
-  });
-  res.end(text);
 }
