@@ -14,8 +14,21 @@ import { mustRun, PROVIDER_SOURCE, type Workspace } from "./terraform";
 export const CDKTN = path.join(ROOT, "node_modules", ".bin", "cdktn");
 export const CDKTF_CLI = path.join(ROOT, "node_modules", ".bin", "cdktf");
 
-/** The environment for the cdktn CLI: Node 22 first on PATH (its CLI needs Node 22.19 or later). */
+/** Whether this Node can run the cdktn CLI (22.19 or later). */
+export function runsCdktnCli(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 22 || (major === 22 && minor >= 19);
+}
+
+/**
+ * The environment for the cdktn CLI: the running Node first on PATH when it
+ * can run the CLI (the Node.js matrix runs this suite on 22 and 24), else
+ * Node 22 from the tools cache.
+ */
 export async function cdktnEnv(ws: Workspace): Promise<NodeJS.ProcessEnv> {
+  if (runsCdktnCli()) {
+    return { ...ws.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${ws.env.PATH ?? ""}` };
+  }
   const node22 = await ensureNodeRuntime(22, { env: ws.env });
   return node22.env(ws.env);
 }
