@@ -45,8 +45,8 @@ class Stack extends TerraformStack {
         sessions: { providerName: "redis", providerVersion: "v1", planId: 0, secrets: { password: ${JSON.stringify(CACHE_SECRET)} } },
       },
     });
-    new TerraformOutput(this, "db_id", { value: db.serviceId });
-    new TerraformOutput(this, "sessions_id", { value: landscape.services.sessions.serviceId });
+    new TerraformOutput(this, "db_id", { value: db.id });
+    new TerraformOutput(this, "sessions_id", { value: landscape.services.sessions.id });
   }
 }
 const app = new App();

@@ -23,6 +23,7 @@ const SUBPATHS = [
   "landform/sdk",
   "landform/pulumi",
   "landform/cdktf",
+  "landform/cdktn",
   "landform/policy",
   "landform/control-plane",
 ];
@@ -32,6 +33,7 @@ import { CodesphereClient, waitForState, type ManagedService as Service } from "
 import { CodesphereClient as RootClient } from "landform";
 import { ManagedService, Landscape } from "landform/pulumi";
 import { CodesphereProvider, Landscape as TfLandscape, ManagedService as TfManagedService } from "landform/cdktf";
+import { Landscape as TnLandscape, ManagedService as TnManagedService } from "landform/cdktn";
 import { landformPolicyPack } from "landform/policy";
 import { startControlPlane } from "landform/control-plane";
 
@@ -39,7 +41,7 @@ const client: CodesphereClient = new RootClient({ baseUrl: "http://127.0.0.1:9/a
 const seen: Array<Service | undefined> = [];
 const parts: Record<string, unknown> = {
   CodesphereClient: RootClient, waitForState, ManagedService, Landscape, CodesphereProvider,
-  TfLandscape, TfManagedService, landformPolicyPack, startControlPlane, client, seen,
+  TfLandscape, TfManagedService, TnLandscape, TnManagedService, landformPolicyPack, startControlPlane, client, seen,
 };
 const missing = Object.entries(parts).filter(([, v]) => v === undefined).map(([k]) => k);
 if (missing.length > 0) throw new Error("undefined at run time: " + missing.join(", "));
@@ -132,7 +134,7 @@ describe("the packed package under every module resolution", () => {
           cwd: dir,
           encoding: "utf8",
         });
-        expect(out).toContain("loaded 11");
+        expect(out).toContain("loaded 13");
       }
     },
   );

@@ -95,8 +95,11 @@ export class ShopData extends TerraformStack {
       },
     });
 
-    new TerraformOutput(this, "orders_db_id", { value: orders.serviceId });
-    new TerraformOutput(this, "orders_db_host", { value: orders.detail("hostname"), sensitive: true });
+    new TerraformOutput(this, "orders_db_id", { value: orders.id });
+    new TerraformOutput(this, "orders_db_host", {
+      value: orders.details.lookup("hostname"),
+      sensitive: true,
+    });
     new TerraformOutput(this, "session_cache_status", { value: sessions.status });
     new TerraformOutput(this, "warehouse_status", { value: analytics.services.warehouse!.status });
   }

@@ -69,6 +69,32 @@ describe("the CDKTF constructs", () => {
     expect(() => app.synth()).toThrow(/test\/bad: planId/);
   });
 
+  it("validate the inputs as set at synth time, including through setters and put*", () => {
+    const { app, s } = stack();
+    const svc = new ManagedService(s, "later", { name: "ok", providerName: "redis", planId: 0 });
+    svc.planId = -2;
+    svc.putTimeouts({ create: "whenever" });
+    expect(() => app.synth()).toThrow(/test\/later: planId: must be an integer from 0, got -2/);
+    expect(validateManagedServiceProps({ timeouts: svc.timeoutsInput })).toEqual([
+      expect.stringContaining('timeouts.create: expected a duration like 30s, 20m or 1h, got "whenever"'),
+    ]);
+  });
+
+  it("render nested attributes as object values and timeouts as a block in HCL", () => {
+    const { s } = stack();
+    new ManagedService(s, "db", {
+      name: "orders",
+      providerName: "postgres",
+      planId: 0,
+      backups: { enabled: true, config: { endpointUrl: "http://s3" }, secrets: { secretKey: "k" } },
+      timeouts: { create: "30m" },
+    });
+    const hcl = Testing.synthHcl(s);
+    expect(hcl).toMatch(/backups = \{/);
+    expect(hcl).toMatch(/endpointUrl = "http:\/\/s3"/);
+    expect(hcl).toMatch(/timeouts \{\s*create = "30m"/);
+  });
+
   it("skip unresolved tokens", () => {
     const { s } = stack();
     const plan = new TerraformVariable(s, "plan", { type: "number" });

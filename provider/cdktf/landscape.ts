@@ -5,10 +5,10 @@
  */
 import type { TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
-import { ManagedService, type ManagedServiceBackups, type ManagedServiceProps } from "./managed-service";
+import { ManagedService, type ManagedServiceBackups, type ManagedServiceConfig } from "./managed-service";
 
 /** A member: a managed service's props, with the name defaulting to the member's key. */
-export interface LandscapeMember extends Omit<ManagedServiceProps, "name" | "backups"> {
+export interface LandscapeMember extends Omit<ManagedServiceConfig, "name" | "backups"> {
   /** Service name. Default: `${namePrefix}${key}`. */
   readonly name?: string;
   /**
