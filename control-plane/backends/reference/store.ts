@@ -23,8 +23,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { openSqlite } from "../../store/sqlite-open";
-import type { ServicePhase } from "../catalog";
-import type { ServiceState, Spec, Values } from "./lifecycle";
+import type { Spec, Values } from "./lifecycle";
 import {
   type BackupRecord,
   type BackupRow,

@@ -165,7 +165,7 @@ async function byId(
 /** When the source still runs here: its WAL up to now is switched out, archived and shipped first. */
 async function archiveUpTo(deps: RestoreDeps, provider: string, msId: string): Promise<void> {
   const source = deps.engines.place(provider, msId);
-  if (!source || source.kind.engine !== "postgres") return;
+  if (source?.kind.engine !== "postgres") return;
   if (source.live) {
     await switchWal({ dir: source.dir, port: source.port, major: source.kind.major }).catch(
       (err: unknown) => {
