@@ -102,6 +102,10 @@ describe("version selection", () => {
     expect(builtOpenTofuMatches(`OpenTofu v${OPENTOFU_VERSION}\non linux_amd64`)).toBe(true);
     expect(builtOpenTofuMatches(`OpenTofu v${OPENTOFU_VERSION}-dev\non linux_amd64`)).toBe(false);
     expect(builtOpenTofuMatches(undefined)).toBe(false);
+    // OpenTofu warns about a missing CLI configuration on standard output, before the version.
+    const warned = `\nWarning: Unable to open CLI configuration file\n\nThe CLI configuration file at "/x" does not exist.\nOpenTofu v${OPENTOFU_VERSION}\non linux_amd64`;
+    expect(builtOpenTofuMatches(warned)).toBe(true);
+    expect(openTofuVersionUsable(warned)).toBe(true);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   chooseOpenTofu,
   chooseTerraform,
   OPENTOFU_VERSION,
+  openTofuVersionLine,
   openTofuVersionUsable,
   TERRAFORM_MIN_VERSION,
   terraformVersionOf,
@@ -83,7 +84,7 @@ export async function checkTools(opts: ToolsOptions = {}): Promise<{ binDir: str
       ? {
           name: "terraform",
           ok: true,
-          detail: `${/^OpenTofu/.test(tfOut ?? "") ? "OpenTofu " : ""}${version(tfOut)}${describeLink(bin("terraform"))}`,
+          detail: `${openTofuVersionLine(tfOut) ? "OpenTofu " : ""}${version(tfOut)}${describeLink(bin("terraform"))}`,
         }
       : {
           name: "terraform",
@@ -94,7 +95,11 @@ export async function checkTools(opts: ToolsOptions = {}): Promise<{ binDir: str
               : `missing (no Terraform ${TERRAFORM_MIN_VERSION.join(".")}+ on PATH; would link OpenTofu here)`,
         },
     openTofuVersionUsable(tofuOut)
-      ? { name: "tofu", ok: true, detail: `${version(tofuOut)}${describeLink(bin("tofu"))}` }
+      ? {
+          name: "tofu",
+          ok: true,
+          detail: `${version(openTofuVersionLine(tofuOut))}${describeLink(bin("tofu"))}`,
+        }
       : terraformChoice.kind === "path" && tofuChoice.kind === "build"
         ? {
             name: "tofu",

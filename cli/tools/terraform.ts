@@ -29,16 +29,25 @@ function atLeast(output: string | undefined, min: Version): boolean {
 }
 
 export function terraformVersionUsable(output: string | undefined): boolean {
-  return atLeast(output, TERRAFORM_MIN_VERSION);
+  return atLeast(openTofuVersionLine(output) ?? output, TERRAFORM_MIN_VERSION);
+}
+
+/**
+ * The `OpenTofu vX.Y.Z` line of `tofu version`. Not always the first: OpenTofu
+ * prints warnings about the CLI configuration (a TF_CLI_CONFIG_FILE naming a
+ * missing file) on standard output before it.
+ */
+export function openTofuVersionLine(output: string | undefined): string | undefined {
+  return output === undefined ? undefined : /^OpenTofu v\S+$/m.exec(output)?.[0];
 }
 
 export function openTofuVersionUsable(output: string | undefined): boolean {
-  return output !== undefined && /^OpenTofu\b/.test(output.trim()) && atLeast(output, OPENTOFU_MIN_VERSION);
+  return atLeast(openTofuVersionLine(output), OPENTOFU_MIN_VERSION);
 }
 
 /** A built OpenTofu prints exactly this release, without a `-dev` suffix. */
 export function builtOpenTofuMatches(output: string | undefined): boolean {
-  return output?.split("\n")[0]?.trim() === `OpenTofu v${OPENTOFU_VERSION}`;
+  return openTofuVersionLine(output) === `OpenTofu v${OPENTOFU_VERSION}`;
 }
 
 /** A Terraform of 1.11 or later on PATH; else OpenTofu stands in for it. */
