@@ -55,6 +55,8 @@ function versionOf(bin: string): string | undefined {
     return execFileSync(bin, ["version"], {
       encoding: "utf8",
       env: { ...process.env, CHECKPOINT_DISABLE: "1" },
+      // Warnings (a TF_CLI_CONFIG_FILE naming a missing file) are not the suite's output.
+      stdio: ["ignore", "pipe", "ignore"],
     });
   } catch {
     return undefined;
