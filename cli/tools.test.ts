@@ -11,6 +11,7 @@ import {
   chooseTerraform,
   compareVersions,
   dynamicProviderScript,
+  ensureOpenTofu,
   ensureTools,
   findOnPath,
   OPENTOFU_VERSION,
@@ -244,6 +245,17 @@ describe("ensureTools", () => {
     });
     await expect(ensureTools(opts)).rejects.toThrow(ToolsError);
     await expect(ensureTools(opts)).rejects.toThrow(/cannot build tofu: no `go` on PATH/);
+  });
+
+  it("ensureOpenTofu takes an OpenTofu 1.11+ from PATH, and builds one (needing go) in place of an older", async () => {
+    const cacheRoot = tempDir();
+    const recent = fakePath(undefined, "1.11.3");
+    const opts = { cacheRoot, sourceDir: toolsSource, progress: () => {} };
+    expect(await ensureOpenTofu({ ...opts, env: { PATH: recent } })).toBe(path.join(recent, "tofu"));
+    const old = fakePath(undefined, "1.10.0");
+    await expect(ensureOpenTofu({ ...opts, env: { PATH: old } })).rejects.toThrow(
+      /cannot build tofu: no `go` on PATH/,
+    );
   });
 
   it("rejects unknown arguments", async () => {
