@@ -109,7 +109,7 @@ describe("the example app's synth output", () => {
   );
 });
 
-describe.each(runtimes)("cdktf with $name", (runtime) => {
+describe.each(runtimes.map((r) => [r.name, r] as const))("cdktf with %s", (_name, runtime) => {
   let cp: ServedControlPlane;
   let ws: Workspace;
   let client: CodesphereClient;

@@ -36,7 +36,10 @@ interface Settings {
   extra?: string;
 }
 
-describe.each(terraformRuntimes())("$name with the codesphere provider", (runtime) => {
+/** [name, runtime]: `%s` names a leg without quotes. */
+const RUNTIMES = terraformRuntimes().map((r) => [r.name, r] as const);
+
+describe.each(RUNTIMES)("%s with the codesphere provider", (_name, runtime) => {
   let cp: ServedControlPlane;
   let ws: Workspace;
   let client: CodesphereClient;
