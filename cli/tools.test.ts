@@ -4,13 +4,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  builtOpenTofuMatches,
   checkTools,
+  chooseOpenTofu,
   choosePulumi,
   chooseTerraform,
   compareVersions,
   dynamicProviderScript,
+  ensureOpenTofu,
   ensureTools,
   findOnPath,
+  OPENTOFU_VERSION,
+  openTofuVersionUsable,
   PULUMI_VERSION,
   packageRoot,
   parseVersion,
@@ -65,10 +70,11 @@ describe("version selection", () => {
     expect(choosePulumi(undefined)).toEqual({ kind: "build" });
   });
 
-  it("takes a Terraform of 1.5 or later from PATH, else builds 1.5.7", () => {
+  it("takes a Terraform of 1.11 or later from PATH (write-only attributes), else OpenTofu stands in", () => {
     expect(terraformVersionUsable("Terraform v1.11.4\non linux_amd64")).toBe(true);
-    expect(terraformVersionUsable("Terraform v1.5.0")).toBe(true);
-    expect(terraformVersionUsable("Terraform v1.4.7")).toBe(false);
+    expect(terraformVersionUsable("Terraform v1.11.0")).toBe(true);
+    expect(terraformVersionUsable("Terraform v1.10.5")).toBe(false);
+    expect(terraformVersionUsable("Terraform v1.5.7")).toBe(false);
     expect(terraformVersionUsable("Terraform v0.15.5")).toBe(false);
     expect(terraformVersionUsable(undefined)).toBe(false);
     const tf = "/usr/local/bin/terraform";
@@ -76,9 +82,31 @@ describe("version selection", () => {
       kind: "path",
       path: tf,
     });
-    expect(chooseTerraform({ path: tf, versionOutput: "Terraform v1.3.9" })).toEqual({ kind: "build" });
+    expect(chooseTerraform({ path: tf, versionOutput: "Terraform v1.5.7" })).toEqual({ kind: "build" });
     expect(chooseTerraform({ path: tf, versionOutput: undefined })).toEqual({ kind: "build" });
     expect(chooseTerraform(undefined)).toEqual({ kind: "build" });
+  });
+
+  it("takes an OpenTofu of 1.11 or later from PATH, else builds the pinned release", () => {
+    const tofu = "/usr/bin/tofu";
+    expect(openTofuVersionUsable("OpenTofu v1.12.6\non linux_amd64")).toBe(true);
+    expect(openTofuVersionUsable("OpenTofu v1.11.0")).toBe(true);
+    expect(openTofuVersionUsable("OpenTofu v1.10.7")).toBe(false);
+    expect(openTofuVersionUsable("Terraform v1.12.0")).toBe(false);
+    expect(chooseOpenTofu({ path: tofu, versionOutput: "OpenTofu v1.11.2" })).toEqual({
+      kind: "path",
+      path: tofu,
+    });
+    expect(chooseOpenTofu({ path: tofu, versionOutput: "OpenTofu v1.9.1" })).toEqual({ kind: "build" });
+    expect(chooseOpenTofu(undefined)).toEqual({ kind: "build" });
+    // A source build without the release's ldflags says "-dev": never taken as the pinned release.
+    expect(builtOpenTofuMatches(`OpenTofu v${OPENTOFU_VERSION}\non linux_amd64`)).toBe(true);
+    expect(builtOpenTofuMatches(`OpenTofu v${OPENTOFU_VERSION}-dev\non linux_amd64`)).toBe(false);
+    expect(builtOpenTofuMatches(undefined)).toBe(false);
+    // OpenTofu warns about a missing CLI configuration on standard output, before the version.
+    const warned = `\nWarning: Unable to open CLI configuration file\n\nThe CLI configuration file at "/x" does not exist.\nOpenTofu v${OPENTOFU_VERSION}\non linux_amd64`;
+    expect(builtOpenTofuMatches(warned)).toBe(true);
+    expect(openTofuVersionUsable(warned)).toBe(true);
   });
 });
 
@@ -130,11 +158,13 @@ describe("dynamic provider launcher", () => {
 describe("ensureTools", () => {
   // A PATH with stand-ins for pulumi (and the host beside it) and terraform:
   // ensureTools links them and builds nothing.
-  function fakePath(terraformVersion: string): string {
+  function fakePath(terraformVersion: string | undefined, tofuVersion?: string): string {
     const bin = path.join(tempDir(), "bin");
     script(bin, "pulumi", `echo ${PULUMI_VERSION}`);
     script(bin, "pulumi-language-nodejs", `echo ${PULUMI_VERSION}`);
-    script(bin, "terraform", `echo "Terraform v${terraformVersion}"; echo "on linux_amd64"`);
+    if (terraformVersion)
+      script(bin, "terraform", `echo "Terraform v${terraformVersion}"; echo "on linux_amd64"`);
+    if (tofuVersion) script(bin, "tofu", `echo "OpenTofu v${tofuVersion}"; echo "on linux_amd64"`);
     script(bin, "versitygw", "echo versitygw");
     return bin;
   }
@@ -157,6 +187,9 @@ describe("ensureTools", () => {
       path.join(pathBin, "pulumi-language-nodejs"),
     );
     expect(fs.readlinkSync(tools.terraform)).toBe(path.join(pathBin, "terraform"));
+    // With a Terraform 1.11+ on PATH, OpenTofu is not built unless asked for.
+    expect(tools.tofu).toBeUndefined();
+    expect(fs.existsSync(path.join(tools.binDir, "tofu"))).toBe(false);
     expect(fs.readlinkSync(tools.versitygw)).toBe(path.join(pathBin, "versitygw"));
     const launcher = path.join(tools.binDir, "pulumi-resource-pulumi-nodejs");
     expect(fs.statSync(launcher).mode & 0o111).not.toBe(0);
@@ -171,20 +204,58 @@ describe("ensureTools", () => {
       ["pulumi-language-nodejs", true],
       ["pulumi-resource-pulumi-nodejs", true],
       ["terraform", true],
+      ["tofu", true],
       ["versitygw", true],
     ]);
+    expect(check.tools.find((t) => t.name === "tofu")?.detail).toMatch(/not needed .*--opentofu/);
+  });
+
+  it("links an OpenTofu from PATH as tofu, and as terraform when there is no Terraform 1.11+", async () => {
+    const pathBin = fakePath("1.5.7", "1.11.1");
+    const opts = {
+      env: { PATH: pathBin, HOME: "/nonexistent" },
+      cacheRoot: tempDir(),
+      sourceDir: toolsSource,
+      progress: () => {},
+    };
+    const tools = await ensureTools(opts);
+    expect(tools.tofu).toBe(path.join(tools.binDir, "tofu"));
+    expect(fs.readlinkSync(tools.tofu!)).toBe(path.join(pathBin, "tofu"));
+    expect(fs.readlinkSync(tools.terraform)).toBe(path.join(pathBin, "tofu"));
+    const check = await checkTools(opts);
+    expect(check.tools.find((t) => t.name === "terraform")).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^OpenTofu 1\.11\.1 -> /),
+    });
+    expect(check.tools.find((t) => t.name === "tofu")).toMatchObject({ ok: true });
   });
 
   it("says what is missing when a build is needed and there is no go", async () => {
-    const pathBin = fakePath("1.4.6");
+    // Terraform 1.10 has no write-only attributes: OpenTofu must be built, and go is missing.
+    const pathBin = fakePath("1.10.5");
     const opts = { env: { PATH: pathBin }, cacheRoot: tempDir(), sourceDir: toolsSource, progress: () => {} };
     const check = await checkTools(opts);
     expect(check.tools.find((t) => t.name === "terraform")).toMatchObject({
       ok: false,
-      detail: expect.stringMatching(/would build terraform 1\.5\.7 .*no go on PATH/),
+      detail: expect.stringMatching(/no Terraform 1\.11\.0\+ on PATH/),
+    });
+    expect(check.tools.find((t) => t.name === "tofu")).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(new RegExp(`would build OpenTofu ${OPENTOFU_VERSION} .*no go on PATH`)),
     });
     await expect(ensureTools(opts)).rejects.toThrow(ToolsError);
-    await expect(ensureTools(opts)).rejects.toThrow(/cannot build terraform: no `go` on PATH/);
+    await expect(ensureTools(opts)).rejects.toThrow(/cannot build tofu: no `go` on PATH/);
+  });
+
+  it("ensureOpenTofu takes an OpenTofu 1.11+ from PATH, and builds one (needing go) in place of an older", async () => {
+    const cacheRoot = tempDir();
+    const recent = fakePath(undefined, "1.11.3");
+    const opts = { cacheRoot, sourceDir: toolsSource, progress: () => {} };
+    expect(await ensureOpenTofu({ ...opts, env: { PATH: recent } })).toBe(path.join(recent, "tofu"));
+    const old = fakePath(undefined, "1.10.0");
+    await expect(ensureOpenTofu({ ...opts, env: { PATH: old } })).rejects.toThrow(
+      /cannot build tofu: no `go` on PATH/,
+    );
   });
 
   it("rejects unknown arguments", async () => {

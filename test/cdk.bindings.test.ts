@@ -22,7 +22,7 @@ import {
   transpileTree,
 } from "./support/cdk";
 import { ROOT } from "./support/serve";
-import { mustRun, PROVIDER_SOURCE, type Workspace, workspace } from "./support/terraform";
+import { anyRuntime, mustRun, PROVIDER_SOURCE, type Workspace, workspace } from "./support/terraform";
 
 const LIBRARIES = ["cdktf", "cdktn"] as const;
 type Library = (typeof LIBRARIES)[number];
@@ -31,7 +31,7 @@ let ws: Workspace;
 const generated: Partial<Record<Library, string>> = {};
 
 beforeAll(async () => {
-  ws = workspace("cdk-bindings");
+  ws = workspace("cdk-bindings", await anyRuntime());
   generated.cdktf = (await generateWithCli(CDKTF_CLI, path.join(ws.dir, "cdktf"), ws.env)).dir;
   generated.cdktn = (await generateWithCli(CDKTN, path.join(ws.dir, "cdktn"), await cdktnEnv(ws))).dir;
 });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient } from "../sdk";
 import { CDKTN, cdktnEnv, runsCdktnCli } from "./support/cdk";
 import { ROOT, ServedControlPlane } from "./support/serve";
-import { mustRun, readTree, type Workspace, workspace } from "./support/terraform";
+import { anyRuntime, mustRun, readTree, type Workspace, workspace } from "./support/terraform";
 
 const TOKEN = "cdktn-token";
 const DB_SECRET = "notes-Cn71-heron-lattice";
@@ -36,7 +36,7 @@ function outputs(): Record<string, unknown> {
 }
 
 beforeAll(async () => {
-  ws = workspace("cdktn", {
+  ws = workspace("cdktn", await anyRuntime(), {
     CS_TOKEN: TOKEN,
     CS_TEAM_ID: "1",
     NOTES_DB_PASSWORD: DB_SECRET,

@@ -13,7 +13,14 @@ import { CodesphereClient } from "../sdk";
 import type { CreateManagedServiceRequest } from "../sdk/schemas";
 import { DroppingProxy, type DropRule } from "./support/dropping-proxy";
 import { ServedControlPlane } from "./support/serve";
-import { mustRun, PROVIDER_SOURCE, type Workspace, workspace } from "./support/terraform";
+import {
+  anyRuntime,
+  mustRun,
+  PROVIDER_SOURCE,
+  RUNTIME_TIMEOUT_MS,
+  type Workspace,
+  workspace,
+} from "./support/terraform";
 
 const A = "idem-token-a";
 const B = "idem-token-b";
@@ -103,13 +110,15 @@ describe("a create whose answer is lost, retried with the same Idempotency-Key",
     }
   });
 
-  it("makes one service through terraform apply, which succeeds", async () => {
-    const p = await proxy();
-    const ws: Workspace = workspace("idem-tf", { CS_TOKEN: A });
-    try {
-      fs.writeFileSync(
-        path.join(ws.dir, "main.tf"),
-        `
+  it(
+    "makes one service through terraform apply, which succeeds",
+    async () => {
+      const p = await proxy();
+      const ws: Workspace = workspace("idem-tf", await anyRuntime(), { CS_TOKEN: A });
+      try {
+        fs.writeFileSync(
+          path.join(ws.dir, "main.tf"),
+          `
 terraform {
   required_providers {
     codesphere = { source = "${PROVIDER_SOURCE}" }
@@ -135,30 +144,32 @@ output "db_id" {
   value = codesphere_managed_service.db.id
 }
 `,
-      );
-      const tf = (args: string[]) => mustRun(ws.terraform, args, { cwd: ws.dir, env: ws.env });
-      await tf(["init", "-no-color"]);
-      const applied = await tf(["apply", "-auto-approve", "-no-color"]);
-      expect(applied.stdout).toContain("Apply complete! Resources: 1 added");
+        );
+        const tf = (args: string[]) => mustRun(ws.terraform, args, { cwd: ws.dir, env: ws.env });
+        await tf(["init", "-no-color"]);
+        const applied = await tf(["apply", "-auto-approve", "-no-color"]);
+        expect(applied.stdout).toContain("Apply complete! Resources: 1 added");
 
-      const creates = p.requests.filter((r) => r.method === "POST" && r.path === "/api/managed-services");
-      expect(creates).toHaveLength(2);
-      expect(creates.map((r) => [r.dropped, r.replayed])).toEqual([
-        [true, false],
-        [false, true],
-      ]);
-      // The provider made one key for the create and sent it both times.
-      expect(creates[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
-      expect(creates[1]?.key).toBe(creates[0]?.key);
+        const creates = p.requests.filter((r) => r.method === "POST" && r.path === "/api/managed-services");
+        expect(creates).toHaveLength(2);
+        expect(creates.map((r) => [r.dropped, r.replayed])).toEqual([
+          [true, false],
+          [false, true],
+        ]);
+        // The provider made one key for the create and sent it both times.
+        expect(creates[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+        expect(creates[1]?.key).toBe(creates[0]?.key);
 
-      const id = JSON.parse((await tf(["output", "-json", "db_id"])).stdout) as string;
-      const named = await servicesNamed("idem-tf");
-      expect(named.map((s) => s.id)).toEqual([id]);
-      expect(named[0]?.status.state).toBe("synchronized");
-    } finally {
-      ws.cleanup();
-    }
-  });
+        const id = JSON.parse((await tf(["output", "-json", "db_id"])).stdout) as string;
+        const named = await servicesNamed("idem-tf");
+        expect(named.map((s) => s.id)).toEqual([id]);
+        expect(named[0]?.status.state).toBe("synchronized");
+      } finally {
+        ws.cleanup();
+      }
+    },
+    RUNTIME_TIMEOUT_MS,
+  ); // the CLI may be OpenTofu, built on first use
 });
 
 describe("Idempotency-Key rules at the API", () => {

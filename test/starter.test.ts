@@ -18,7 +18,7 @@ import { CodesphereClient } from "../sdk";
 import { linkDependencies } from "./support/consumer";
 import { finished, killGroup, pulumiBinDir, pulumiEnv } from "./support/pulumi";
 import { CLI, ROOT, ServedControlPlane } from "./support/serve";
-import { CDKTF, mustRun, readTree, type Workspace, workspace } from "./support/terraform";
+import { anyRuntime, CDKTF, mustRun, readTree, type Workspace, workspace } from "./support/terraform";
 
 const TOKEN = "tok-St81-starter-otter";
 
@@ -202,8 +202,8 @@ describe("landform init cdktf, then cdktf deploy", () => {
   let ws: Workspace;
   let secrets: Record<string, string>;
 
-  beforeAll(() => {
-    ws = workspace("starter-cdktf");
+  beforeAll(async () => {
+    ws = workspace("starter-cdktf", await anyRuntime());
   });
   afterAll(() => ws?.cleanup());
 

@@ -1,19 +1,23 @@
 /**
- * The Terraform provider, driven by the real terraform binary (mutual TLS
- * on, installed offline from a filesystem mirror) against `landform serve`:
- * create, no-op plan, pause in place, replacement, drift, import, destroy,
- * and a state that never holds a write-only secret.
+ * The Terraform provider, driven by each real CLI of test/support/terraform.ts
+ * (OpenTofu always, with no terraform on PATH; Terraform when PATH has 1.11+),
+ * mutual TLS on, installed offline from a filesystem mirror, against
+ * `landform serve`: create, no-op plan, pause in place, replacement, drift,
+ * import, destroy, and a state that never holds a write-only secret.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findOnPath } from "../cli/tools";
 import { CodesphereClient, waitForState } from "../sdk";
 import { ServedControlPlane } from "./support/serve";
 import {
   mustRun,
   PROVIDER_SOURCE,
   planActions,
+  RUNTIME_TIMEOUT_MS,
   readTree,
+  terraformRuntimes,
   type Workspace,
   workspace,
 } from "./support/terraform";
@@ -25,10 +29,6 @@ const CACHE_PASSWORD = "cache-Tf07-amber-finch";
 const NEW_PASSWORD = "pw-Tf62-silver-otter";
 const SECRETS = [DB_PASSWORD, DB_USER, CACHE_PASSWORD, NEW_PASSWORD];
 
-let cp: ServedControlPlane;
-let ws: Workspace;
-let client: CodesphereClient;
-
 interface Settings {
   pause?: boolean;
   version?: string;
@@ -36,76 +36,89 @@ interface Settings {
   extra?: string;
 }
 
-function config(s: Settings = {}): string {
-  return `
-terraform {
-  required_providers {
-    codesphere = { source = "${PROVIDER_SOURCE}" }
+/** [name, runtime]: `%s` names a leg without quotes. */
+const RUNTIMES = terraformRuntimes().map((r) => [r.name, r] as const);
+
+describe.each(RUNTIMES)("%s with the codesphere provider", (_name, runtime) => {
+  let cp: ServedControlPlane;
+  let ws: Workspace;
+  let client: CodesphereClient;
+
+  function config(s: Settings = {}): string {
+    return `
+  terraform {
+    required_providers {
+      codesphere = { source = "${PROVIDER_SOURCE}" }
+    }
   }
-}
 
-provider "codesphere" {
-  api_url = "${cp.apiUrl}"
-  team_id = 1
-}
-
-resource "codesphere_managed_service" "db" {
-  name             = "tf-orders"
-  provider_name    = "postgresql"
-  provider_version = "${s.version ?? "15"}"
-  plan_id          = 1
-  plan_parameters  = { storage = 10 }
-  config           = { max_connections = "100" }
-  secrets          = { username = "${DB_USER}", password = "${s.password ?? DB_PASSWORD}" }
-  pause            = ${s.pause ?? false}
-  timeouts {
-    create = "2m"
+  provider "codesphere" {
+    api_url = "${cp.apiUrl}"
+    team_id = 1
   }
-}
 
-data "codesphere_providers" "redis" {
-  name = "redis"
-}
+  resource "codesphere_managed_service" "db" {
+    name             = "tf-orders"
+    provider_name    = "postgresql"
+    provider_version = "${s.version ?? "15"}"
+    plan_id          = 1
+    plan_parameters  = { storage = 10 }
+    config           = { max_connections = "100" }
+    secrets          = { username = "${DB_USER}", password = "${s.password ?? DB_PASSWORD}" }
+    pause            = ${s.pause ?? false}
+    timeouts {
+      create = "2m"
+    }
+  }
 
-output "db_id" {
-  value = codesphere_managed_service.db.id
-}
-output "redis_plans" {
-  value = data.codesphere_providers.redis.providers[0].plans[*].name
-}
-${s.extra ?? ""}
-`;
-}
+  data "codesphere_providers" "redis" {
+    name = "redis"
+  }
 
-async function tf(args: string[], expectCodes: number[] = [0]) {
-  return mustRun(ws.terraform, args, { cwd: ws.dir, env: ws.env, expect: expectCodes });
-}
+  output "db_id" {
+    value = codesphere_managed_service.db.id
+  }
+  output "redis_plans" {
+    value = data.codesphere_providers.redis.providers[0].plans[*].name
+  }
+  ${s.extra ?? ""}
+  `;
+  }
 
-async function apply(s: Settings = {}) {
-  fs.writeFileSync(path.join(ws.dir, "main.tf"), config(s));
-  await tf(["plan", "-out=plan.bin", "-no-color"]);
-  const actions = planActions((await tf(["show", "-json", "plan.bin"])).stdout);
-  const applied = await tf(["apply", "-no-color", "plan.bin"]);
-  return { actions, output: applied.stdout };
-}
+  async function tf(args: string[], expectCodes: number[] = [0]) {
+    return mustRun(ws.terraform, args, { cwd: ws.dir, env: ws.env, expect: expectCodes });
+  }
 
-async function dbId(): Promise<string> {
-  return JSON.parse((await tf(["output", "-json", "db_id"])).stdout) as string;
-}
+  async function apply(s: Settings = {}) {
+    fs.writeFileSync(path.join(ws.dir, "main.tf"), config(s));
+    await tf(["plan", "-out=plan.bin", "-no-color"]);
+    const actions = planActions((await tf(["show", "-json", "plan.bin"])).stdout);
+    const applied = await tf(["apply", "-no-color", "plan.bin"]);
+    return { actions, output: applied.stdout };
+  }
 
-beforeAll(async () => {
-  ws = workspace("tf", { CS_TOKEN: TOKEN });
-  cp = await ServedControlPlane.start({ tokens: [`${TOKEN}=1`], operationDelayMs: 20 });
-  client = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
-});
+  async function dbId(): Promise<string> {
+    return JSON.parse((await tf(["output", "-json", "db_id"])).stdout) as string;
+  }
 
-afterAll(async () => {
-  await client?.close();
-  await cp?.close();
-  ws?.cleanup();
-});
+  beforeAll(async () => {
+    ws = workspace("tf", { name: runtime.name, binary: await runtime.binary() }, { CS_TOKEN: TOKEN });
+    cp = await ServedControlPlane.start({ tokens: [`${TOKEN}=1`], operationDelayMs: 20 });
+    client = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
+  }, RUNTIME_TIMEOUT_MS);
 
-describe("terraform with the codesphere provider", () => {
+  afterAll(async () => {
+    await client?.close();
+    await cp?.close();
+    ws?.cleanup();
+  });
+
+  it("runs the CLI it names, and for OpenTofu with no terraform anywhere on PATH", async () => {
+    const version = await tf(["version"]);
+    expect(version.stdout).toMatch(new RegExp(`^${runtime.name} v1\\.(1[1-9]|[2-9]\\d)\\.`));
+    expect(findOnPath("terraform", ws.env) === undefined).toBe(runtime.name === "OpenTofu");
+  });
+
   it("installs the provider offline from the mirror that landform tools writes", async () => {
     fs.writeFileSync(path.join(ws.dir, "main.tf"), config());
     const init = await tf(["init", "-no-color"]);
@@ -187,21 +200,21 @@ describe("terraform with the codesphere provider", () => {
     });
     await waitForState(client, made.id, "synchronized", { timeoutMs: 20_000 });
     const extra = `
-import {
-  to = codesphere_managed_service.cache
-  id = "${made.id}"
-}
-resource "codesphere_managed_service" "cache" {
-  name             = "tf-cache"
-  provider_name    = "redis"
-  provider_version = "v1"
-  plan_id          = 0
-  config           = { maxmemoryPolicy = "allkeys-lru" }
-  secrets          = { password = "${CACHE_PASSWORD}" }
-}
-output "cache_id" {
-  value = codesphere_managed_service.cache.id
-}`;
+  import {
+    to = codesphere_managed_service.cache
+    id = "${made.id}"
+  }
+  resource "codesphere_managed_service" "cache" {
+    name             = "tf-cache"
+    provider_name    = "redis"
+    provider_version = "v1"
+    plan_id          = 0
+    config           = { maxmemoryPolicy = "allkeys-lru" }
+    secrets          = { password = "${CACHE_PASSWORD}" }
+  }
+  output "cache_id" {
+    value = codesphere_managed_service.cache.id
+  }`;
     const { output } = await apply({ version: "16", password: NEW_PASSWORD, extra });
     expect(output).toContain("1 imported, 0 added");
     expect(JSON.parse((await tf(["output", "-json", "cache_id"])).stdout)).toBe(made.id);
