@@ -72,6 +72,8 @@ describe.each(Object.keys(NODE_RUNTIMES).map(Number) as NodeMajor[])("Node.js %i
           ([k]) => !k.startsWith("VITEST") && k !== "TEST" && k !== "NODE_OPTIONS",
         ),
       );
+      // The Terraform suite's two CLIs are the same here: the leg is about the provider's Node.js.
+      env.LANDFORM_TEST_TERRAFORM_CLI = "OpenTofu";
       const outcome = await vitest(runtime.node, LEGS[leg] ?? [], env);
       const r = outcome.report;
       const summary = r
