@@ -19,14 +19,15 @@
  *   configuration set, so catalog defaults filled in by the API never show as
  *   drift.
  */
+import { randomUUID } from "node:crypto";
 import type { CodesphereClient } from "../../sdk/client";
 import type * as schemas from "../../sdk/schemas";
 import type * as coreCatalog from "../core/catalog";
+import { DEFAULT_DEADLINES, parseDuration, settledState } from "../core/deadlines";
 import { FIELD_RULES, planChanges, type ServiceSpec } from "../core/fields";
 import { deriveFingerprintKey, fingerprintValues } from "../core/fingerprints";
 import { type Diagnostic, DiagnosticsError, errorDiagnostic, fail, type PathStep } from "./diagnostics";
-import { parseDuration } from "./durations";
-import { createService, DEFAULT_TIMEOUTS, deleteService, settledState, updateService } from "./lifecycle";
+import { lifecycleFor, loadLifecycle } from "./lifecycle";
 import type {
   ApplyRequest,
   ApplyResult,
@@ -251,9 +252,20 @@ function withoutSecrets(v: TfObject): TfObject {
   return out;
 }
 
+/** Milliseconds of a `timeouts` entry, or undefined when it is not a duration. */
+function durationMs(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const DEADLINE_OF = { create: "createMs", update: "updateMs", delete: "deleteMs" } as const;
+
 function timeoutOf(state: TfObject | null, op: "create" | "update" | "delete"): number {
   const text = str(obj(state?.timeouts ?? null)?.[op]);
-  return (text && parseDuration(text)) || DEFAULT_TIMEOUTS[op];
+  return (text && durationMs(text)) || DEFAULT_DEADLINES[DEADLINE_OF[op]];
 }
 
 // ---------------------------------------------------------------- to the API's terms
@@ -419,7 +431,7 @@ export function managedServiceResource(): ResourceHandler {
       const timeouts = obj(config.timeouts);
       for (const op of ["create", "update", "delete"] as const) {
         const t = timeouts?.[op];
-        if (typeof t === "string" && parseDuration(t) === undefined) {
+        if (typeof t === "string" && durationMs(t) === undefined) {
           diagnostics.push(
             errorDiagnostic(`Invalid timeouts.${op}`, `expected a duration like 30s, 20m or 1h, got "${t}"`, [
               "timeouts",
@@ -589,10 +601,11 @@ export function managedServiceResource(): ResourceHandler {
     async apply(req: ApplyRequest, ctx: ProviderContext): Promise<ApplyResult> {
       const { prior, planned, config } = req;
       const client = await ctx.client();
+      const lifecycle = await lifecycleFor(client);
       if (planned === null) {
         if (prior && str(prior.id)) {
-          await deleteService(client, str(prior.id)!, {
-            timeoutMs: timeoutOf(prior, "delete"),
+          await lifecycle.delete(str(prior.id)!, {
+            deadlineMs: timeoutOf(prior, "delete"),
             signal: ctx.signal,
           });
         }
@@ -610,35 +623,30 @@ export function managedServiceResource(): ResourceHandler {
         fail("No team for the managed service", "team_id is not known", ["team_id"]);
 
       if (prior === null) {
-        let createdId: string | undefined;
+        const { CreateIncompleteError, NameTakenError } = await loadLifecycle();
         const body = createBody(source, team);
         try {
-          const service = await createService(
-            client,
-            body,
-            planned.pause === true,
-            { timeoutMs: timeoutOf(planned, "create"), signal: ctx.signal },
-            (s) => {
-              createdId = s.id;
-            },
-          );
+          const { service } = await lifecycle.create(specOfBody(body, planned.pause === true), {
+            deadlineMs: timeoutOf(planned, "create"),
+            signal: ctx.signal,
+            idempotencyKey: randomUUID(),
+          });
           return {
             newState: stateAfter(planned, service, fingerprintsOf(source, fingerprintKey(ctx, service.id))),
           };
         } catch (error) {
-          if (createdId) {
+          if (error instanceof CreateIncompleteError) {
             // Created but not settled: record it (Terraform marks it tainted) so it is not lost.
-            const partial = await client.managedServices.get(createdId).catch(() => undefined);
-            const state = partial
-              ? stateAfter(planned, partial, fingerprintsOf(source, fingerprintKey(ctx, createdId)))
-              : { ...planned, id: createdId };
+            const partial = error.service;
+            const state = stateAfter(
+              planned,
+              partial,
+              fingerprintsOf(source, fingerprintKey(ctx, partial.id)),
+            );
             return { newState: known(state), diagnostics: [errorOf(error, "Create did not finish")] };
           }
-          if (isConflict(error)) {
-            const existing = await client.managedServices
-              .list({ team })
-              .then((list) => list.find((s) => s.name === body.name))
-              .catch(() => undefined);
+          if (error instanceof NameTakenError || isConflict(error)) {
+            const existing = error instanceof NameTakenError ? error.existing : undefined;
             fail(
               `A managed service named "${body.name}" already exists in team ${team}`,
               existing
@@ -656,8 +664,8 @@ export function managedServiceResource(): ResourceHandler {
       const key = fingerprintKey(ctx, id);
       const body = updateBody(prior, source, key);
       try {
-        const service = await updateService(client, id, body, planned.pause === true, {
-          timeoutMs: timeoutOf(planned, "update"),
+        const service = await lifecycle.applyUpdate(id, body, planned.pause === true, {
+          deadlineMs: timeoutOf(planned, "update"),
           signal: ctx.signal,
         });
         return { newState: stateAfter(planned, service, fingerprintsOf(source, key)) };
@@ -760,6 +768,19 @@ export function createBody(v: TfObject, team: number): schemas.CreateManagedServ
               }) as schemas.RecoverFrom,
         }
       : {}),
+  };
+}
+
+/**
+ * The create body as the shared lifecycle's spec, which sends it back
+ * unchanged (provider/core/requests `createRequest`); pause follows the create.
+ */
+function specOfBody(body: schemas.CreateManagedServiceRequest, pause: boolean): ServiceSpec {
+  return {
+    ...body,
+    provider: { name: body.provider.name, version: body.provider.version as string },
+    backups: body.backups as ServiceSpec["backups"],
+    pause,
   };
 }
 
