@@ -5,6 +5,10 @@
  * alternating rounds, so the ratio shows what the provider adds: plugin
  * start-up per phase, the API calls and the waits. Destroy is timed too.
  *
+ * The control plane's own share is reported too: from the first service's
+ * creation request to the last one's ServiceSynchronized event. No provider
+ * can apply faster than that; the rest is Terraform and the provider.
+ *
  * With `--baseline DIR` (another built checkout, e.g. a worktree at main)
  * the same services are applied with that checkout's provider too, against
  * the same control plane in the same rounds: before and after from one run.
@@ -20,6 +24,7 @@ import { parseArgs } from "node:util";
 import { ensureTerraformMirror } from "../cli/terraform-mirror";
 import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
+import { CodesphereClient } from "../sdk";
 
 const { values } = parseArgs({
   options: {
@@ -109,6 +114,21 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** Milliseconds from the first creation request to the last ServiceSynchronized among services named `prefix*`. */
+async function controlPlaneWindow(client: CodesphereClient, prefix: string): Promise<number> {
+  const services = (await client.managedServices.list({ team: 1 })).filter((s) => s.name.startsWith(prefix));
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const service of services) {
+    first = Math.min(first, Date.parse(service.createdAt));
+    const { events } = await client.managedServices.events(service.id);
+    const synced = events.findLast((e) => e.eventName === "ServiceSynchronized");
+    if (!synced) throw new Error(`${service.name} has no ServiceSynchronized event`);
+    last = Math.max(last, Date.parse(synced.timestamp));
+  }
+  return last - first;
+}
+
 async function main(): Promise<void> {
   const bin = findOnPath("terraform", process.env);
   if (!bin)
@@ -128,7 +148,14 @@ async function main(): Promise<void> {
   });
   const cp = await startControlPlane(path.join(work, "data"));
   // Each kind: its folder, its environment (which provider build), its configuration per round.
-  const kinds: { label: string; dir: string; env: NodeJS.ProcessEnv; config: (round: number) => string }[] = [
+  const kinds: {
+    label: string;
+    dir: string;
+    env: NodeJS.ProcessEnv;
+    config: (round: number) => string;
+    /** Name prefix of the round's services (none for terraform_data). */
+    prefix?: (round: number) => string;
+  }[] = [
     {
       label: "terraform_data",
       dir: path.join(work, "data-resources"),
@@ -140,6 +167,7 @@ async function main(): Promise<void> {
       dir: path.join(work, "services"),
       env: envFor(ROOT, "this"),
       config: (round) => servicesConfig(cp.apiUrl, `${round}`),
+      prefix: (round) => `bench-${round}-`,
     },
   ];
   if (values.baseline) {
@@ -148,10 +176,17 @@ async function main(): Promise<void> {
       dir: path.join(work, "services-baseline"),
       env: envFor(path.resolve(values.baseline), "baseline"),
       config: (round) => servicesConfig(cp.apiUrl, `base-${round}`),
+      prefix: (round) => `bench-base-${round}-`,
     });
   }
+  const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
   try {
-    const results = new Map(kinds.map((k) => [k.label, { apply: [] as number[], destroy: [] as number[] }]));
+    const results = new Map(
+      kinds.map((k) => [
+        k.label,
+        { apply: [] as number[], destroy: [] as number[], controlPlane: [] as number[] },
+      ]),
+    );
     for (const kind of kinds) {
       fs.mkdirSync(kind.dir, { recursive: true });
       fs.writeFileSync(path.join(kind.dir, "main.tf"), kind.config(0));
@@ -167,6 +202,9 @@ async function main(): Promise<void> {
           .apply.push(
             terraform(bin, kind.dir, kind.env, ["apply", "-auto-approve", "-input=false", "-no-color"]),
           );
+        if (kind.prefix) {
+          results.get(kind.label)!.controlPlane.push(await controlPlaneWindow(api, kind.prefix(round)));
+        }
       }
       for (const kind of order) {
         results
@@ -181,13 +219,17 @@ async function main(): Promise<void> {
     const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}x`;
     let table =
       `terraform ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.split("\n")[0]}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-      `${"".padEnd(22)} ${"apply".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)}\n`;
+      `${"".padEnd(22)} ${"apply".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
     for (const kind of kinds) {
       const r = results.get(kind.label)!;
-      table += `${kind.label.padEnd(22)} ${seconds(r.apply).padStart(9)} ${ratio(r.apply, floor.apply).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)}\n`;
+      table += `${kind.label.padEnd(22)} ${seconds(r.apply).padStart(9)} ${ratio(r.apply, floor.apply).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
     }
     process.stdout.write(table);
+    process.stdout.write(
+      "control plane: first creation request to last ServiceSynchronized during apply (no provider applies faster)\n",
+    );
   } finally {
+    await api.close();
     cp.proc.kill("SIGTERM");
     fs.rmSync(work, { recursive: true, force: true });
   }
