@@ -7,6 +7,8 @@
  *     declaring N resources of a no-op dynamic provider, in alternating
  *     rounds; the ratio of medians is what the provider adds (API calls,
  *     waits, its process's work) over the engine's own per-resource cost.
+ *     Beside it, the control plane's own share (first creation request to
+ *     last ServiceSynchronized): the part no provider can take away.
  *  2. The lag between a service turning synchronized (the control plane's
  *     `ServiceSynchronized` event) and the provider's create returning, with
  *     backend operations that take a given time: the waits poll, so this is
@@ -25,6 +27,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTools } from "../cli/tools";
 import { CodesphereClient } from "../sdk";
+import { controlPlaneWindow } from "./support/control-plane-window";
 import { median, ROOT, startServe } from "./support/processes";
 
 const { values } = parseArgs({
@@ -109,6 +112,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     CS_TEAM_ID: "1",
   };
   const bin = path.join(binDir, "pulumi");
+  const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
   try {
     fs.mkdirSync(path.join(work, "backend"));
     for (const [kind, dir] of Object.entries(dirs)) {
@@ -121,7 +125,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     }
     const kinds = Object.keys(programs);
     const results = Object.fromEntries(
-      kinds.map((k) => [k, { up: [] as number[], destroy: [] as number[] }]),
+      kinds.map((k) => [k, { up: [] as number[], destroy: [] as number[], controlPlane: [] as number[] }]),
     );
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order, so none always runs first on a cooler machine.
@@ -132,6 +136,9 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
         results[kind]!.up.push(
           pulumi(bin, dirs[kind]!, roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
         );
+        if (kind !== "noop") {
+          results[kind]!.controlPlane.push(await controlPlaneWindow(api, `bench-${roundEnv.BENCH_ROUND}-`));
+        }
       }
       for (const kind of order) {
         const roundEnv = { ...env, BENCH_ROUND: `${kind}-${round}` };
@@ -145,7 +152,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     const floor = results.noop!;
     let table =
       `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-      `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)}\n`;
+      `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
     const labels: Record<string, string> = {
       noop: "no-op",
       services: "services",
@@ -153,10 +160,11 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     };
     for (const kind of kinds) {
       const r = results[kind]!;
-      table += `${(labels[kind] ?? kind).padEnd(22)} ${seconds(r.up).padStart(9)} ${ratio(r.up, floor.up).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)}\n`;
+      table += `${(labels[kind] ?? kind).padEnd(22)} ${seconds(r.up).padStart(9)} ${ratio(r.up, floor.up).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
     }
     return table;
   } finally {
+    await api.close();
     await cp.stop();
   }
 }

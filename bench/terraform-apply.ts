@@ -25,6 +25,7 @@ import { ensureTerraformMirror } from "../cli/terraform-mirror";
 import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
 import { CodesphereClient } from "../sdk";
+import { controlPlaneWindow } from "./support/control-plane-window";
 
 const { values } = parseArgs({
   options: {
@@ -112,21 +113,6 @@ function terraform(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: strin
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-/** Milliseconds from the first creation request to the last ServiceSynchronized among services named `prefix*`. */
-async function controlPlaneWindow(client: CodesphereClient, prefix: string): Promise<number> {
-  const services = (await client.managedServices.list({ team: 1 })).filter((s) => s.name.startsWith(prefix));
-  let first = Number.POSITIVE_INFINITY;
-  let last = 0;
-  for (const service of services) {
-    first = Math.min(first, Date.parse(service.createdAt));
-    const { events } = await client.managedServices.events(service.id);
-    const synced = events.findLast((e) => e.eventName === "ServiceSynchronized");
-    if (!synced) throw new Error(`${service.name} has no ServiceSynchronized event`);
-    last = Math.max(last, Date.parse(synced.timestamp));
-  }
-  return last - first;
 }
 
 async function main(): Promise<void> {
