@@ -7,12 +7,18 @@
  *     declaring N resources of a no-op dynamic provider, in alternating
  *     rounds; the ratio of medians is what the provider adds (API calls,
  *     waits, its process's work) over the engine's own per-resource cost.
+ *     Beside it, the control plane's own share (first creation request to
+ *     last ServiceSynchronized): the part no provider can take away.
  *  2. The lag between a service turning synchronized (the control plane's
  *     `ServiceSynchronized` event) and the provider's create returning, with
  *     backend operations that take a given time: the waits poll, so this is
  *     what polling costs.
  *
- * Run: npm run build && node dist/bench/pulumi-up.js [--count 50] [--rounds 3] [--lag-services 20]
+ * With `--baseline DIR` (another built checkout, e.g. a worktree at main) a
+ * third stack declares the same services through that checkout's provider,
+ * in the same rounds: before and after from one run.
+ *
+ * Run: npm run build && node dist/bench/pulumi-up.js [--count 50] [--rounds 3] [--lag-services 20] [--baseline DIR]
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,6 +27,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureTools } from "../cli/tools";
 import { CodesphereClient } from "../sdk";
+import { controlPlaneWindow } from "./support/control-plane-window";
 import { median, ROOT, startServe } from "./support/processes";
 
 const { values } = parseArgs({
@@ -30,6 +37,7 @@ const { values } = parseArgs({
     "lag-services": { type: "string", default: "20" },
     /** Passed to `pulumi up --parallel` (0: the CLI's default). */
     parallel: { type: "string", default: "0" },
+    baseline: { type: "string" },
   },
 });
 const COUNT = Number(values.count);
@@ -41,9 +49,9 @@ const PULUMI_YAML =
   "name: bench\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n";
 
 /** N ManagedServices (redis, the cheapest), named per round so soft-deleted names never clash. */
-function servicesProgram(): string {
+function servicesProgram(packageDir: string = ROOT): string {
   return `"use strict";
-const { ManagedService } = require(${JSON.stringify(path.join(ROOT, "dist", "provider", "pulumi"))});
+const { ManagedService } = require(${JSON.stringify(path.join(packageDir, "dist", "provider", "pulumi"))});
 const round = process.env.BENCH_ROUND;
 for (let i = 0; i < ${COUNT}; i++) {
   new ManagedService("svc-" + i, {
@@ -88,7 +96,9 @@ function percentile(xs: number[], p: number): number {
 
 async function upVersusNoop(work: string, binDir: string): Promise<string> {
   const cp = await startServe(TOKEN, 0);
-  const dirs = { services: path.join(work, "services"), noop: path.join(work, "noop") };
+  const programs: Record<string, string> = { services: servicesProgram(), noop: noopProgram() };
+  if (values.baseline) programs.baseline = servicesProgram(path.resolve(values.baseline));
+  const dirs = Object.fromEntries(Object.keys(programs).map((kind) => [kind, path.join(work, kind)]));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
@@ -102,6 +112,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     CS_TEAM_ID: "1",
   };
   const bin = path.join(binDir, "pulumi");
+  const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
   try {
     fs.mkdirSync(path.join(work, "backend"));
     for (const [kind, dir] of Object.entries(dirs)) {
@@ -109,36 +120,51 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       fs.writeFileSync(path.join(dir, "Pulumi.yaml"), PULUMI_YAML);
       fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "bench", "private": true }\n');
       fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-      fs.writeFileSync(path.join(dir, "index.js"), kind === "services" ? servicesProgram() : noopProgram());
+      fs.writeFileSync(path.join(dir, "index.js"), programs[kind]!);
       pulumi(bin, dir, env, ["stack", "init", kind]);
     }
-    const results = {
-      services: { up: [] as number[], destroy: [] as number[] },
-      noop: { up: [] as number[], destroy: [] as number[] },
-    };
+    const kinds = Object.keys(programs);
+    const results = Object.fromEntries(
+      kinds.map((k) => [k, { up: [] as number[], destroy: [] as number[], controlPlane: [] as number[] }]),
+    );
     for (let round = 0; round < ROUNDS; round++) {
-      const roundEnv = { ...env, BENCH_ROUND: String(round) };
-      // Alternate which goes first, so neither always runs on a warmer machine.
-      const order = round % 2 === 0 ? (["noop", "services"] as const) : (["services", "noop"] as const);
+      // Rotate the order, so none always runs first on a cooler machine.
+      const order = kinds.map((_, i) => kinds[(round + i) % kinds.length]!);
       for (const kind of order) {
+        const roundEnv = { ...env, BENCH_ROUND: `${kind}-${round}` };
         const parallel = Number(values.parallel) > 0 ? ["--parallel", String(values.parallel)] : [];
-        results[kind].up.push(
-          pulumi(bin, dirs[kind], roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
+        results[kind]!.up.push(
+          pulumi(bin, dirs[kind]!, roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
+        );
+        if (kind !== "noop") {
+          results[kind]!.controlPlane.push(await controlPlaneWindow(api, `bench-${roundEnv.BENCH_ROUND}-`));
+        }
+      }
+      for (const kind of order) {
+        const roundEnv = { ...env, BENCH_ROUND: `${kind}-${round}` };
+        results[kind]!.destroy.push(
+          pulumi(bin, dirs[kind]!, roundEnv, ["destroy", "--yes", "--skip-preview"]),
         );
       }
-      for (const kind of order) {
-        results[kind].destroy.push(pulumi(bin, dirs[kind], roundEnv, ["destroy", "--yes", "--skip-preview"]));
-      }
     }
-    const row = (label: string, a: number[], b: number[]) =>
-      `${label.padEnd(10)} ${(median(a) / 1000).toFixed(2).padStart(10)} s ${(median(b) / 1000).toFixed(2).padStart(12)} s ${(median(a) / median(b)).toFixed(2).padStart(8)}`;
-    return (
+    const seconds = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s`;
+    const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}x`;
+    const floor = results.noop!;
+    let table =
       `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-      `${"".padEnd(10)} ${"services".padStart(12)} ${"no-op".padStart(14)} ${"ratio".padStart(8)}\n` +
-      `${row("up", results.services.up, results.noop.up)}\n` +
-      `${row("destroy", results.services.destroy, results.noop.destroy)}\n`
-    );
+      `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
+    const labels: Record<string, string> = {
+      noop: "no-op",
+      services: "services",
+      baseline: "services (baseline)",
+    };
+    for (const kind of kinds) {
+      const r = results[kind]!;
+      table += `${(labels[kind] ?? kind).padEnd(22)} ${seconds(r.up).padStart(9)} ${ratio(r.up, floor.up).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
+    }
+    return table;
   } finally {
+    await api.close();
     await cp.stop();
   }
 }

@@ -5,7 +5,15 @@
  * alternating rounds, so the ratio shows what the provider adds: plugin
  * start-up per phase, the API calls and the waits. Destroy is timed too.
  *
- * Run: npm run build && node dist/bench/terraform-apply.js [--count 50] [--rounds 3]
+ * The control plane's own share is reported too: from the first service's
+ * creation request to the last one's ServiceSynchronized event. No provider
+ * can apply faster than that; the rest is Terraform and the provider.
+ *
+ * With `--baseline DIR` (another built checkout, e.g. a worktree at main)
+ * the same services are applied with that checkout's provider too, against
+ * the same control plane in the same rounds: before and after from one run.
+ *
+ * Run: npm run build && node dist/bench/terraform-apply.js [--count 50] [--rounds 3] [--baseline DIR]
  * Needs terraform on PATH (or `landform tools`).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -16,11 +24,14 @@ import { parseArgs } from "node:util";
 import { ensureTerraformMirror } from "../cli/terraform-mirror";
 import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
+import { CodesphereClient } from "../sdk";
+import { controlPlaneWindow } from "./support/control-plane-window";
 
 const { values } = parseArgs({
   options: {
     count: { type: "string", default: "50" },
     rounds: { type: "string", default: "3" },
+    baseline: { type: "string" },
   },
 });
 const COUNT = Number(values.count);
@@ -62,7 +73,7 @@ function startControlPlane(dataDir: string): Promise<{ proc: ChildProcess; apiUr
   });
 }
 
-function servicesConfig(apiUrl: string, round: number): string {
+function servicesConfig(apiUrl: string, round: string): string {
   return `terraform {
   required_providers {
     codesphere = { source = "${PROVIDER_SOURCE}" }
@@ -109,50 +120,102 @@ async function main(): Promise<void> {
   if (!bin)
     throw new Error("terraform not found on PATH: run `landform tools` and put its bin directory on PATH");
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-bench-tf-"));
-  const mirror = ensureTerraformMirror({ cacheRoot: path.join(work, "tools"), packageDir: ROOT });
-  const env: NodeJS.ProcessEnv = {
+  const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     CHECKPOINT_DISABLE: "1",
-    TF_CLI_CONFIG_FILE: mirror.configFile,
     TF_IN_AUTOMATION: "1",
     CS_TOKEN: TOKEN,
   };
-  delete env.TF_DISABLE_PLUGIN_TLS;
+  delete baseEnv.TF_DISABLE_PLUGIN_TLS;
+  const envFor = (packageDir: string, label: string): NodeJS.ProcessEnv => ({
+    ...baseEnv,
+    TF_CLI_CONFIG_FILE: ensureTerraformMirror({ cacheRoot: path.join(work, `tools-${label}`), packageDir })
+      .configFile,
+  });
   const cp = await startControlPlane(path.join(work, "data"));
-  const dirs = { services: path.join(work, "services"), data: path.join(work, "data-resources") };
+  // Each kind: its folder, its environment (which provider build), its configuration per round.
+  const kinds: {
+    label: string;
+    dir: string;
+    env: NodeJS.ProcessEnv;
+    config: (round: number) => string;
+    /** Name prefix of the round's services (none for terraform_data). */
+    prefix?: (round: number) => string;
+  }[] = [
+    {
+      label: "terraform_data",
+      dir: path.join(work, "data-resources"),
+      env: baseEnv,
+      config: () => dataConfig(),
+    },
+    {
+      label: "services",
+      dir: path.join(work, "services"),
+      env: envFor(ROOT, "this"),
+      config: (round) => servicesConfig(cp.apiUrl, `${round}`),
+      prefix: (round) => `bench-${round}-`,
+    },
+  ];
+  if (values.baseline) {
+    kinds.push({
+      label: "services (baseline)",
+      dir: path.join(work, "services-baseline"),
+      env: envFor(path.resolve(values.baseline), "baseline"),
+      config: (round) => servicesConfig(cp.apiUrl, `base-${round}`),
+      prefix: (round) => `bench-base-${round}-`,
+    });
+  }
+  const api = new CodesphereClient({ baseUrl: cp.apiUrl, token: TOKEN });
   try {
-    const results = {
-      services: { apply: [] as number[], destroy: [] as number[] },
-      data: { apply: [] as number[], destroy: [] as number[] },
-    };
-    for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dirs.data, "main.tf"), dataConfig());
-    fs.writeFileSync(path.join(dirs.services, "main.tf"), servicesConfig(cp.apiUrl, 0));
-    for (const dir of Object.values(dirs)) terraform(bin, dir, env, ["init", "-input=false", "-no-color"]);
+    const results = new Map(
+      kinds.map((k) => [
+        k.label,
+        { apply: [] as number[], destroy: [] as number[], controlPlane: [] as number[] },
+      ]),
+    );
+    for (const kind of kinds) {
+      fs.mkdirSync(kind.dir, { recursive: true });
+      fs.writeFileSync(path.join(kind.dir, "main.tf"), kind.config(0));
+      terraform(bin, kind.dir, kind.env, ["init", "-input=false", "-no-color"]);
+    }
     for (let round = 0; round < ROUNDS; round++) {
-      fs.writeFileSync(path.join(dirs.services, "main.tf"), servicesConfig(cp.apiUrl, round));
-      // Alternate which goes first, so neither always runs on a warmer machine.
-      const order = round % 2 === 0 ? (["data", "services"] as const) : (["services", "data"] as const);
+      // Rotate the order, so none always runs first on a cooler machine.
+      const order = kinds.map((_, i) => kinds[(round + i) % kinds.length]!);
       for (const kind of order) {
-        results[kind].apply.push(
-          terraform(bin, dirs[kind], env, ["apply", "-auto-approve", "-input=false", "-no-color"]),
-        );
+        fs.writeFileSync(path.join(kind.dir, "main.tf"), kind.config(round));
+        results
+          .get(kind.label)!
+          .apply.push(
+            terraform(bin, kind.dir, kind.env, ["apply", "-auto-approve", "-input=false", "-no-color"]),
+          );
+        if (kind.prefix) {
+          results.get(kind.label)!.controlPlane.push(await controlPlaneWindow(api, kind.prefix(round)));
+        }
       }
       for (const kind of order) {
-        results[kind].destroy.push(
-          terraform(bin, dirs[kind], env, ["destroy", "-auto-approve", "-input=false", "-no-color"]),
-        );
+        results
+          .get(kind.label)!
+          .destroy.push(
+            terraform(bin, kind.dir, kind.env, ["destroy", "-auto-approve", "-input=false", "-no-color"]),
+          );
       }
     }
-    const row = (label: string, a: number[], b: number[]) =>
-      `${label.padEnd(10)} ${(median(a) / 1000).toFixed(2).padStart(10)} s ${(median(b) / 1000).toFixed(2).padStart(14)} s ${(median(a) / median(b)).toFixed(2).padStart(8)}`;
-    process.stdout.write(
+    const floor = results.get("terraform_data")!;
+    const seconds = (xs: number[]) => `${(median(xs) / 1000).toFixed(2)} s`;
+    const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}x`;
+    let table =
       `terraform ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.split("\n")[0]}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-        `${"".padEnd(10)} ${"services".padStart(12)} ${"terraform_data".padStart(16)} ${"ratio".padStart(8)}\n` +
-        `${row("apply", results.services.apply, results.data.apply)}\n` +
-        `${row("destroy", results.services.destroy, results.data.destroy)}\n`,
+      `${"".padEnd(22)} ${"apply".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
+    for (const kind of kinds) {
+      const r = results.get(kind.label)!;
+      table += `${kind.label.padEnd(22)} ${seconds(r.apply).padStart(9)} ${ratio(r.apply, floor.apply).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
+    }
+    process.stdout.write(table);
+    process.stdout.write(
+      "control plane: first creation request to last ServiceSynchronized during apply (no provider applies faster)\n",
     );
   } finally {
+    await api.close();
     cp.proc.kill("SIGTERM");
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import Ajv2020 from "ajv/dist/2020";
+import { describe, expect, it, vi } from "vitest";
 import type * as schemas from "../../sdk/schemas";
 import { canonicalVersion, checkSpec } from "./catalog";
 import type { ServiceSpec } from "./fields";
@@ -55,6 +56,22 @@ function spec(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
 }
 
 describe("checking inputs against the catalog", () => {
+  it("compiles each schema once, however many resources are checked", () => {
+    const compile = vi.spyOn(Ajv2020.prototype, "compile");
+    try {
+      const first = checkSpec(spec({ plan: { id: 0, parameters: { storage: 7 } } }), [redis]);
+      expect(first.failures).toEqual([]);
+      const once = compile.mock.calls.length;
+      for (let i = 0; i < 20; i++) {
+        const again = checkSpec(spec({ plan: { id: 0, parameters: { storage: 0 } } }), [redis]);
+        expect(again.failures.map((f) => f.path)).toEqual(["plan.parameters.storage"]);
+      }
+      expect(compile.mock.calls.length).toBe(once);
+    } finally {
+      compile.mockRestore();
+    }
+  });
+
   it("fills in the catalog's defaults, as the API does", () => {
     const result = checkSpec(spec(), catalog);
     expect(result.failures).toEqual([]);

@@ -52,6 +52,24 @@ function validator(schema: JsonSchema): ValidateFunction {
   return fn;
 }
 
+/** Validators of single plan parameters, per parameter schema: every plan of every resource reuses them. */
+const parameterValidators = new WeakMap<object, Map<string, ValidateFunction>>();
+
+function parameterValidator(name: string, schema: JsonSchema): ValidateFunction {
+  let byName = parameterValidators.get(schema);
+  if (!byName) {
+    byName = new Map();
+    parameterValidators.set(schema, byName);
+  }
+  let fn = byName.get(name);
+  if (!fn) {
+    // A new wrapper object each time would make ajv compile (and keep) a new function per call.
+    fn = validator({ type: "object", properties: { [name]: schema } });
+    byName.set(name, fn);
+  }
+  return fn;
+}
+
 /** `15` and `v15` name the same schema version; the API answers with `v15`. */
 export function canonicalVersion(version: string): string {
   return /^[0-9]/.test(version) ? `v${version}` : version;
@@ -199,7 +217,7 @@ function checkPlan(
     const chosen = value ?? schema.default ?? schema.minimum;
     if (chosen === undefined) continue;
     const holder = { [name]: chosen };
-    const fn = validator({ type: "object", properties: { [name]: schema } });
+    const fn = parameterValidator(name, schema);
     if (!fn(holder)) {
       for (const e of fn.errors ?? []) fail(`plan.parameters.${name}`, describeError(e, false));
     }

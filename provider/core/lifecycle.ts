@@ -14,64 +14,24 @@ import type { CodesphereClient } from "../../sdk/client";
 import { ConflictError, NotFoundError, RequestValidationError } from "../../sdk/errors";
 import type * as schemas from "../../sdk/schemas";
 import { type WaitTarget, WaitTimeoutError, waitForDeleted, waitForState } from "../../sdk/waiters";
+import { DEFAULT_DEADLINES, settledState } from "./deadlines";
 import type { PlannedChanges, ServiceSpec } from "./fields";
 import { CreateIntents } from "./intents";
 import { createRequest, updateRequest } from "./requests";
+
+export {
+  DEFAULT_DEADLINES,
+  type Deadlines,
+  deadlinesFrom,
+  parseDuration,
+  settledState,
+  type Timeouts,
+} from "./deadlines";
 
 const MIN_POLL_MS = 25;
 const MAX_POLL_MS = 2000;
 /** The lag after the target state stays under 1/LAG_DIVISOR of the time waited. */
 const LAG_DIVISOR = 40;
-
-// ---------------------------------------------------------------- deadlines
-
-export interface Deadlines {
-  createMs: number;
-  updateMs: number;
-  deleteMs: number;
-}
-
-export const DEFAULT_DEADLINES: Readonly<Deadlines> = {
-  createMs: 20 * 60_000,
-  updateMs: 20 * 60_000,
-  deleteMs: 10 * 60_000,
-};
-
-/** Per-resource overrides, as durations: `"30m"`, `"1h30m"`, `"90s"`, `"500ms"`. */
-export interface Timeouts {
-  create?: string;
-  update?: string;
-  delete?: string;
-}
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go-style duration (`20m`, `1h30m`, `45s`); throws naming the accepted form. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  while (at < trimmed.length) {
-    re.lastIndex = at;
-    const m = re.exec(trimmed);
-    if (!m) break;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    at = re.lastIndex;
-  }
-  if (trimmed === "" || at !== trimmed.length || !(total > 0)) {
-    throw new Error(`"${text}" is not a duration (use e.g. "30m", "1h30m", "90s")`);
-  }
-  return total;
-}
-
-export function deadlinesFrom(timeouts: Timeouts | undefined): Deadlines {
-  return {
-    createMs: timeouts?.create ? parseDuration(timeouts.create) : DEFAULT_DEADLINES.createMs,
-    updateMs: timeouts?.update ? parseDuration(timeouts.update) : DEFAULT_DEADLINES.updateMs,
-    deleteMs: timeouts?.delete ? parseDuration(timeouts.delete) : DEFAULT_DEADLINES.deleteMs,
-  };
-}
 
 // ---------------------------------------------------------------- errors
 
@@ -121,6 +81,11 @@ export interface CreateOptions {
   adopt?: boolean;
   deadlineMs?: number;
   signal?: AbortSignal;
+  /**
+   * Sent as the create's Idempotency-Key, which makes the POST safe to retry
+   * after a lost answer (engines without an intents journal use it).
+   */
+  idempotencyKey?: string;
 }
 
 export interface CreateOutcome {
@@ -156,7 +121,10 @@ export class ManagedServiceLifecycle {
     const intent = await intents?.beginAsync(api, spec.teamId, spec.name);
     let created: schemas.ManagedService;
     try {
-      created = await this.client.managedServices.create(createRequest(spec), { signal: options.signal });
+      created = await this.client.managedServices.create(createRequest(spec), {
+        signal: options.signal,
+        ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+      });
     } catch (error) {
       if (!(error instanceof ConflictError)) {
         if (intent && isDefinite(error)) await intents?.endAsync(intent);
@@ -181,12 +149,7 @@ export class ManagedServiceLifecycle {
         service = await this.waitFor(created.id, "synchronized", deadline, options.signal);
         await this.client.managedServices.update(created.id, { pause: true }, { signal: options.signal });
       }
-      service = await this.waitFor(
-        created.id,
-        spec.pause ? "paused" : "synchronized",
-        deadline,
-        options.signal,
-      );
+      service = await this.waitFor(created.id, settledState(spec.pause === true), deadline, options.signal);
       return { service, origin: "created" };
     } catch (error) {
       const latest = await this.client.managedServices.get(created.id).catch(() => created);
@@ -212,10 +175,24 @@ export class ManagedServiceLifecycle {
     changes: Pick<PlannedChanges, "updates">,
     options: { deadlineMs?: number; signal?: AbortSignal } = {},
   ): Promise<schemas.ManagedService> {
+    return this.applyUpdate(id, updateRequest(before, after, changes), after.pause === true, options);
+  }
+
+  /**
+   * Sends an update body an engine made itself (nothing when it is empty)
+   * and waits until the service is paused (`pause`) or synchronized.
+   */
+  async applyUpdate(
+    id: string,
+    body: schemas.UpdateManagedServiceRequest | undefined,
+    pause: boolean,
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<schemas.ManagedService> {
     const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINES.updateMs);
-    const body = updateRequest(before, after, changes);
-    if (body) await this.client.managedServices.update(id, body, { signal: options.signal });
-    return this.waitFor(id, after.pause ? "paused" : "synchronized", deadline, options.signal);
+    if (body && Object.keys(body).length > 0) {
+      await this.client.managedServices.update(id, body, { signal: options.signal });
+    }
+    return this.waitFor(id, settledState(pause), deadline, options.signal);
   }
 
   /** Pauses (true) or resumes (false) the service and waits until it is paused or synchronized. */
@@ -226,7 +203,7 @@ export class ManagedServiceLifecycle {
   ): Promise<schemas.ManagedService> {
     const deadline = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINES.updateMs);
     await this.client.managedServices.update(id, { pause }, { signal: options.signal });
-    return this.waitFor(id, pause ? "paused" : "synchronized", deadline, options.signal);
+    return this.waitFor(id, settledState(pause), deadline, options.signal);
   }
 
   /**
@@ -357,7 +334,7 @@ export class ManagedServiceLifecycle {
         : { enabled: false };
     }
     await this.client.managedServices.update(existing.id, body, { signal: options.signal });
-    return this.waitFor(existing.id, spec.pause ? "paused" : "synchronized", deadline, options.signal);
+    return this.waitFor(existing.id, settledState(spec.pause === true), deadline, options.signal);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The plugin process: go-plugin's handshake over gRPC with mutual TLS.
+ * The plugin process: go-plugin's handshake over gRPC (./grpc-server) with mutual TLS.
  *
  * Terraform starts the plugin with a magic cookie and its client certificate
  * in the environment, reads one line from standard output
@@ -8,7 +8,7 @@
  * `GRPCController.Shutdown`; exiting at once matters, because Terraform
  * starts a new plugin process for every phase of a run.
  */
-import type * as grpc from "@grpc/grpc-js";
+import { type GrpcServer, serveGrpc, type UnaryMethod } from "./grpc-server";
 import { log } from "./log";
 import { Codec, type Message } from "./protobuf";
 import { controllerShutdown, healthCheck, type Method, registry } from "./protocol";
@@ -35,7 +35,6 @@ export interface RunningPlugin {
   port: number;
   /** The line printed for Terraform. */
   handshake: string;
-  server: grpc.Server;
   stop(): Promise<void>;
 }
 
@@ -57,19 +56,6 @@ function checkEnvironment(env: NodeJS.ProcessEnv): void {
   }
 }
 
-function definition(name: string, m: Method): grpc.MethodDefinition<Message, Message> {
-  return {
-    path: m.path,
-    requestStream: false,
-    responseStream: false,
-    originalName: name,
-    requestSerialize: (v: Message) => codec.encode(m.request, v),
-    requestDeserialize: (b: Buffer) => codec.decode(m.request, b),
-    responseSerialize: (v: Message) => codec.encode(m.response, v),
-    responseDeserialize: (b: Buffer) => codec.decode(m.response, b),
-  };
-}
-
 /**
  * Serves `methods` (tfplugin6.Provider) plus the controller and health
  * services, and prints the handshake line once the port is bound.
@@ -81,86 +67,61 @@ export async function servePlugin(
 ): Promise<RunningPlugin> {
   const env = options.env ?? process.env;
   checkEnvironment(env);
-  const grpcModule = await import("@grpc/grpc-js");
-  const server = new grpcModule.Server({
-    "grpc.max_receive_message_length": 256 * 1024 * 1024,
-    "grpc.max_send_message_length": 256 * 1024 * 1024,
-  });
 
-  const unary =
-    (name: string, handler: Handler): grpc.handleUnaryCall<Message, Message> =>
-    (call, callback) => {
-      Promise.resolve()
-        .then(() => handler(call.request))
-        .then(
-          (response) => callback(null, response),
-          (error: unknown) => {
-            log("error", `${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
-            callback({
-              code: grpcModule.status.INTERNAL,
-              details: error instanceof Error ? error.message : String(error),
-            });
-          },
-        );
-    };
-
-  const providerService: Record<string, grpc.MethodDefinition<Message, Message>> = {};
-  const providerImpl: grpc.UntypedServiceImplementation = {};
+  const routes = new Map<string, UnaryMethod>();
+  const route = (name: string, m: Method, handler: Handler) =>
+    routes.set(m.path, async (bytes) => {
+      try {
+        const response = await handler(codec.decode(m.request, bytes));
+        return codec.encode(m.response, response);
+      } catch (error) {
+        log("error", `${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
+        throw error;
+      }
+    });
   for (const [name, m] of Object.entries(methods)) {
     const handler = handlers[name];
-    if (!handler) continue;
-    providerService[name] = definition(name, m);
-    providerImpl[name] = unary(name, handler);
+    if (handler) route(name, m, handler);
   }
-  server.addService(providerService, providerImpl);
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-  };
+  let server: GrpcServer | undefined;
   const exit = options.exit ?? (() => process.exit(0));
-  server.addService(
-    { Shutdown: definition("Shutdown", controllerShutdown) },
-    {
-      Shutdown: unary("Shutdown", () => {
-        log("debug", "shutdown requested by the client");
-        // Answer first (give the reply a moment to leave), then exit at once: Terraform
-        // waits for the process to end and kills it after 2 s otherwise.
-        setTimeout(() => {
-          server.forceShutdown();
-          exit();
-        }, 5);
-        return {};
-      }),
-    },
-  );
-  server.addService(
-    { Check: definition("Check", healthCheck) },
-    { Check: unary("Check", () => ({ status: 1 })) },
-  );
+  route("Shutdown", controllerShutdown, () => {
+    log("debug", "shutdown requested by the client");
+    // Answer first (give the reply a moment to leave), then exit at once: Terraform
+    // waits for the process to end and kills it after 2 s otherwise.
+    setTimeout(() => {
+      server?.destroy();
+      exit();
+    }, 5);
+    return {};
+  });
+  route("Check", healthCheck, () => ({ status: 1 }));
 
   const clientCert = env.PLUGIN_CLIENT_CERT;
-  let credentials: grpc.ServerCredentials;
   let certText = "";
   if (clientCert) {
     const identity = createTlsIdentity();
-    credentials = grpcModule.ServerCredentials.createSsl(
-      Buffer.from(clientCert),
-      [{ private_key: Buffer.from(identity.keyPem), cert_chain: Buffer.from(identity.certPem) }],
-      true,
-    );
+    server = await serveGrpc(routes, {
+      clientCertPem: clientCert,
+      keyPem: identity.keyPem,
+      certPem: identity.certPem,
+    });
     certText = handshakeCert(identity.certDer);
   } else {
     // Only when the client disabled TLS (TF_DISABLE_PLUGIN_TLS=1).
-    credentials = grpcModule.ServerCredentials.createInsecure();
+    server = await serveGrpc(routes);
   }
-
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  const handshake = `1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${port}|grpc|${certText}`;
+  const running = server;
+  const handshake = `1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${running.port}|grpc|${certText}`;
   (options.out ?? ((line: string) => process.stdout.write(`${line}\n`)))(handshake);
-  return { port, handshake, server, stop };
+  let stopping: Promise<void> | undefined;
+  return {
+    port: running.port,
+    handshake,
+    stop: () => {
+      stopping ??= running.close();
+      return stopping;
+    },
+  };
 }
