@@ -227,7 +227,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         const ms = Number((JSON.parse(body || "{}") as { advanceMs?: unknown }).advanceMs);
         if (Number.isFinite(ms) && ms >= 0) {
           offset += ms;
-          reconciler.queue.tick();
+          reconciler.tick();
         }
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ now: new Date(now()).toISOString() }));
@@ -281,7 +281,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     now,
     advanceClock(ms: number) {
       offset += ms;
-      reconciler.queue.tick();
+      reconciler.tick();
     },
     async close() {
       ready = false;

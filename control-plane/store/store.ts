@@ -266,6 +266,10 @@ export class Store {
     for (const row of await this.db.all<{ state: string; n: number }>(SQL.byState)) out[row.state] = row.n;
     return out;
   }
+  /** Up to `limit` converged (synchronized or paused) live services with ids after `afterId`, in id order. */
+  async convergedServices(afterId: string, limit: number): Promise<ServiceRecord[]> {
+    return (await this.db.all<RecordRow>(SQL.converged, [afterId, limit])).map(parse);
+  }
   /** The services with work due, and when. */
   dueServices(): Promise<{ id: string; next_attempt_at: number }[]> {
     return this.db.all(SQL.due);
