@@ -351,6 +351,10 @@ export class Store {
   addEvent(serviceId: string, event: schemas.LogRecord): Promise<void> {
     return this.eventLog.add(serviceId, event);
   }
+  /** The service is being created: its log starts empty, so writing to it starts without a trim. */
+  freshEventLog(serviceId: string): void {
+    this.eventLog.fresh(serviceId);
+  }
   events(
     serviceId: string,
     afterSeq: number,
