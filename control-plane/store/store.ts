@@ -14,7 +14,9 @@
  * Two things keep reads cheap: each service row carries its API view as JSON
  * text (column `view`, written with the record) that GET sends as is, and the
  * parsed catalog is kept until the catalog's revision (a meta row bumped by
- * every provider write) changes, one indexed lookup per use.
+ * every provider write) changes, one indexed lookup per use. On PostgreSQL
+ * the GETs' view reads of one event-loop turn share one statement
+ * (view-reads.ts).
  *
  * Every multi-statement write runs in one `transaction()`; transactions nest
  * by joining the outermost one. A service write is a compare-and-set on its
@@ -35,6 +37,7 @@ import { PostgresDb, redactUrl } from "./postgres-db";
 import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
 import { SqliteDb } from "./sqlite-db";
 import { isUniqueViolation, parse, type RecordRow, SQL } from "./store-sql";
+import { BatchedViews } from "./view-reads";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
@@ -78,6 +81,8 @@ export class Store {
   private readonly views: Map<string, { teamId: number; view: string }> | undefined;
   /** Bumped by every service write: a view read while one happened is not cached (it may be stale). */
   private serviceWrites = 0;
+  /** PostgreSQL only: GETs' view reads, batched per event-loop turn (view-reads.ts). */
+  private readonly batchedViews: BatchedViews | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -89,6 +94,7 @@ export class Store {
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.idempotency = new IdempotencyKeys(db);
     this.views = db.dialect.name === "sqlite" ? new Map() : undefined;
+    this.batchedViews = db.dialect.name === "postgres" ? new BatchedViews(db) : undefined;
   }
 
   get kind(): "sqlite" | "postgres" {
@@ -242,6 +248,7 @@ export class Store {
   async serviceView(id: string): Promise<{ teamId: number; view: string } | undefined> {
     const cached = this.views?.get(id);
     if (cached && !this.db.inTransaction()) return cached;
+    if (this.batchedViews && !this.db.inTransaction()) return this.batchedViews.read(id);
     const writesBefore = this.serviceWrites;
     const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
     const found = row && { teamId: row.team_id, view: row.view ?? "" };
