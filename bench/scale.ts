@@ -40,10 +40,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { CodesphereClient } from "../sdk";
-import { startPostgres, type TestPostgres } from "../test/support/postgres";
 import { rssMiB, treeCpuSeconds } from "./support/cpu";
 import { FLEET_PROVIDER, startFleetBackend } from "./support/fleet-backend";
 import { type PacedResult, pacedGet } from "./support/paced";
+import { startPostgres, type TestPostgres } from "./support/postgres";
 import { CLI, median, startNodeProcess, startServe } from "./support/processes";
 
 const { values } = parseArgs({

@@ -239,7 +239,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         now,
         advance: (ms: number) => {
           offset += ms;
-          reconciler.queue.tick();
+          reconciler.tick();
         },
       };
       handleTestClock(req, res, tokens, clock).catch((err: unknown) => {
@@ -303,7 +303,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     now,
     advanceClock(ms: number) {
       offset += ms;
-      reconciler.queue.tick();
+      reconciler.tick();
     },
     async close() {
       ready = false;

@@ -83,8 +83,11 @@ export async function startServe(
   options: { extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<BenchProcess & { apiUrl: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "landform-bench-data-"));
+  // LANDFORM_BENCH_CPU_PROF=DIR: each serve writes a V8 CPU profile into DIR when it stops (for finding hot spots).
+  const profileDir = process.env.LANDFORM_BENCH_CPU_PROF;
   const p = await startNodeProcess(
     [
+      ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
       CLI,
       "serve",
       "--port",

@@ -180,6 +180,21 @@ export class BackendClient {
   }
 }
 
+/** One client per backend address (endpoint and key), made on first use. */
+export class BackendClients {
+  private readonly byAddress = new Map<string, BackendClient>();
+
+  for(endpoint: string, key?: string): BackendClient {
+    const address = `${endpoint}\n${key ?? ""}`;
+    let c = this.byAddress.get(address);
+    if (!c) {
+      c = new BackendClient({ endpoint, ...(key ? { key } : {}) });
+      this.byAddress.set(address, c);
+    }
+    return c;
+  }
+}
+
 /**
  * Reads at most `limit` bytes of an answer. Past it, an error answer is cut
  * (only its start is shown), while a success answer is refused: half a

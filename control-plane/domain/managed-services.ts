@@ -166,6 +166,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       nextAttemptAt: at,
       recentEvents: [],
     };
+    store.freshEventLog(id);
     await this.named(body.teamId, body.name, () =>
       store.transaction(async () => {
         await recordEvent(

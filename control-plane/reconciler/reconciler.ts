@@ -6,19 +6,25 @@
  * pending change, the delete), and either record convergence or come back
  * later: soon while a backend is working (25 ms doubling to 2 s), with
  * exponential backoff from 1 s to 60 s after a failure. A failing service
- * never holds up others: each has its own schedule in the queue.
+ * never holds up others: each has its own schedule in the queue. Converged
+ * services leave the queue; the health watch (health-watch.ts) looks at them
+ * in batches and wakes those whose backend reports a change.
  */
 import type * as schemas from "../../sdk/schemas";
-import { BackendClient, BackendError, type ObservedService } from "../backends/client";
+import { type BackendClient, BackendClients, BackendError } from "../backends/client";
 import { scrubBackendText, secretNeedles } from "../backends/scrub";
 import { PendingEvents, recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
-import { type ServiceRecord, StaleRecordError, type Store } from "../store/store";
+import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
-import { BackupSteps, mergeBackupProgress, StepSuperseded } from "./backups";
+import { BackupSteps, StepSuperseded } from "./backups";
+import { HealthWatch } from "./health-watch";
 import { type Leases, LocalLeases } from "./leases";
+import { ObserveBatcher } from "./observe-batch";
+import { converged, same, scrub } from "./observed";
 import { type Clock, WorkQueue } from "./queue";
 import { SharedWork } from "./shared-work";
+import { StepRecords } from "./step-records";
 
 export interface ReconcilerOptions {
   store: Store;
@@ -33,9 +39,10 @@ export interface ReconcilerOptions {
   /** Random source for backoff jitter (tests make it deterministic). */
   random?: () => number;
   /**
-   * How often a converged service's backend is asked again, on the control
-   * plane's clock (default 60 s, jittered by up to 10%): a server that died or
-   * was restarted behind the API's back shows in the service's events.
+   * How often converged services' backends are asked again, on the control
+   * plane's clock (default 60 s, jittered by up to 10%; health-watch.ts): a
+   * server that died or was restarted behind the API's back shows in the
+   * service's events.
    */
   healthCheckMs?: number;
 }
@@ -45,39 +52,29 @@ const POLL_MAX_MS = 2_000;
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
 const DAY_MS = 86_400_000;
-const HEALTH_CHECK_MS = 60_000;
-
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** Replaces any secret value a backend might echo in its details. */
-function scrub(details: Record<string, unknown>, secrets: unknown[]): Record<string, unknown> {
-  const needles = secrets.filter((s): s is string => typeof s === "string" && s.length >= 4);
-  if (needles.length === 0) return details;
-  let text = JSON.stringify(details);
-  for (const n of needles) text = text.split(JSON.stringify(n).slice(1, -1)).join("***");
-  return JSON.parse(text) as Record<string, unknown>;
-}
 
 export class Reconciler {
   readonly queue: WorkQueue;
   readonly sharing: SharedWork;
   private readonly polls = new Map<string, number>();
-  private readonly clients = new Map<string, BackendClient>();
+  private readonly clients = new BackendClients();
   private readonly random: () => number;
   private readonly backups: BackupSteps;
   /** Events of the running step of each service, written with the step's record in one transaction. */
   private readonly pendingEvents = new PendingEvents();
-  /** The backup ids a step's record had when the step began (to merge after a lost race). */
-  private readonly idsAtStart = new WeakMap<ServiceRecord, ReadonlySet<string>>();
+  private readonly records: StepRecords;
+  private readonly observer = new ObserveBatcher();
+  private readonly health: HealthWatch;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.random = o.random ?? Math.random;
+    this.records = new StepRecords(o.store, () => this.queue, this.pendingEvents);
     this.backups = new BackupSteps({
       now: () => o.clock.now(),
       event: (r, name, body, severity, attributes) => this.event(r, name, body, severity, attributes),
       secrets: (owner, kind) => this.secrets(owner, kind),
       scrub: async (r, text) => scrubBackendText(text, await this.needles(r)),
-      commit: (r) => this.commit(r),
+      commit: (r) => this.records.commit(r),
     });
     // A step is often started by a request inside its transaction (wake): it must not run in it.
     const concurrency = o.concurrency ?? 64;
@@ -91,14 +88,35 @@ export class Reconciler {
       this.sharing.wrap((id) => o.store.outside(() => this.step(id))),
       concurrency,
     );
+    this.health = new HealthWatch({
+      clock: o.clock,
+      random: this.random,
+      ...(o.healthCheckMs ? { everyMs: o.healthCheckMs } : {}),
+      page: (after, limit) => o.store.convergedServices(after, limit),
+      backendOf: async (r) => {
+        const provider = await o.catalog.forTeam(r.teamId, r.provider.name, r.provider.schemaVersion);
+        const address = provider && (await o.catalog.backendOf(provider));
+        return address ? this.clients.for(address.endpoint, address.key) : undefined;
+      },
+      mine: () => this.sharing.singleton("health-watch"),
+      wake: (id) => this.wake(id),
+      ...(o.log ? { log: o.log } : {}),
+    });
   }
 
   /** Queues every service that has work due (after a restart, say). */
   async start(): Promise<void> {
     await this.sharing.start(this.queue);
+    this.health.start();
     // Shared: the leases' catch-up claims due work; alone, everything due is this process's.
     if (this.sharing.shared) return;
     for (const r of await this.o.store.dueServices()) this.queue.schedule(r.id, r.next_attempt_at);
+  }
+
+  /** Re-evaluates what is due, after the clock jumped (tests). */
+  tick(): void {
+    this.queue.tick();
+    this.health.tick();
   }
 
   wake(id: string): void {
@@ -114,6 +132,7 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    await this.health.stop();
     this.queue.stop();
     await this.queue.drained();
     await this.sharing.stop();
@@ -124,9 +143,7 @@ export class Reconciler {
   private async step(id: string): Promise<void> {
     const current = await this.o.store.service(id);
     if (!current) return;
-    const r = structuredClone(current);
-    this.pendingEvents.drop(id);
-    this.idsAtStart.set(r, new Set(r.backupEntries.map((e) => e.id)));
+    const r = this.records.begin(current);
     const now = this.o.clock.now();
     if (r.state === "deleted") {
       if (r.purgeAfter && Date.parse(r.purgeAfter) <= now) {
@@ -134,7 +151,7 @@ export class Reconciler {
         this.o.log?.({ msg: "service purged after its retention period", serviceId: id });
         this.o.countOutcome?.("purged");
       } else {
-        await this.save(r, r.purgeAfter ? Date.parse(r.purgeAfter) : null);
+        await this.records.save(r, r.purgeAfter ? Date.parse(r.purgeAfter) : null);
       }
       return;
     }
@@ -153,7 +170,7 @@ export class Reconciler {
         );
         this.o.countOutcome?.("invalid_provider");
       }
-      await this.save(r, null);
+      await this.records.save(r, null);
       return;
     }
     if (r.state === "invalid provider") {
@@ -164,19 +181,19 @@ export class Reconciler {
         `provider ${r.provider.name} ${r.provider.schemaVersion} is back in the catalog`,
       );
     }
-    const client = this.client(address.endpoint, address.key);
+    const client = this.clients.for(address.endpoint, address.key);
     try {
       if (r.deletedAt) await this.stepDeletion(r, client);
       else await this.stepLive(r, client);
     } catch (error) {
       // Superseded: the save notices the newer record, keeps this step's backup progress and looks again.
-      if (error instanceof StepSuperseded) await this.save(r, null);
+      if (error instanceof StepSuperseded) await this.records.save(r, null);
       else await this.failed(r, error, now, address.key);
     }
   }
 
   private async stepLive(r: ServiceRecord, client: BackendClient): Promise<void> {
-    const observed: ObservedService | undefined = (await client.get([r.id]))[r.id];
+    const observed = await this.observer.observe(client, r.id);
     this.restoreFromUnknown(r);
     if (!observed) {
       if (r.backendCreated) {
@@ -230,12 +247,7 @@ export class Reconciler {
       );
       return this.poll(r);
     }
-    const converged =
-      same(observed.plan?.parameters ?? {}, r.plan.parameters) &&
-      same(observed.config ?? {}, r.config) &&
-      (observed.pause === undefined || observed.pause === r.pause) &&
-      (r.pause || observed.details?.ready !== false);
-    if (!converged) {
+    if (!converged(r, observed)) {
       if (r.state === "synchronized" && observed.details?.ready === false && !this.polls.has(r.id)) {
         this.event(r, "BackendNotReady", "the backend reports the service's server not ready", "warn");
       }
@@ -267,16 +279,15 @@ export class Reconciler {
     r.failures = 0;
     this.polls.delete(r.id);
     if (r.state === "synchronized" && (await this.backups.step(r, client))) return this.poll(r);
-    const backupDue = this.backups.nextDeadline(r);
-    const healthDue = this.nextHealthCheck();
-    await this.save(r, backupDue === null ? healthDue : Math.min(backupDue, healthDue));
+    // Nothing due but backups: the health watch looks at converged services.
+    await this.records.save(r, this.backups.nextDeadline(r));
   }
 
   private async stepDeletion(r: ServiceRecord, client: BackendClient): Promise<void> {
     this.restoreFromUnknown(r);
     if (!r.backendCreated) {
       // Never reached the backend: nothing to delete there, unless a create raced a restart.
-      const observed = (await client.get([r.id]))[r.id];
+      const observed = await this.observer.observe(client, r.id);
       if (observed) r.backendCreated = true;
     }
     if (r.backendCreated && r.backups.enabled && !r.deleteSent) {
@@ -293,7 +304,7 @@ export class Reconciler {
         r.deleteSent = true;
         this.event(r, "BackendDeleteAccepted", "the backend accepted the deletion");
       }
-      const observed = (await client.get([r.id]))[r.id];
+      const observed = await this.observer.observe(client, r.id);
       if (observed) return this.poll(r);
     }
     this.polls.delete(r.id);
@@ -306,7 +317,7 @@ export class Reconciler {
       r.failures = 0;
       this.event(r, "ServiceDeleted", `deleted by the backend; the record is kept until ${r.purgeAfter}`);
       // The secrets go only with the record's write: a step that lost a race keeps them.
-      await this.save(r, purgeAt, () => this.o.store.purgeSecrets(r.id));
+      await this.records.save(r, purgeAt, () => this.o.store.purgeSecrets(r.id));
     } else {
       this.pendingEvents.drop(r.id);
       await this.o.store.purgeService(r.id);
@@ -324,19 +335,13 @@ export class Reconciler {
     }
   }
 
-  /** When a converged service is looked at again. */
-  private nextHealthCheck(): number {
-    const every = this.o.healthCheckMs ?? HEALTH_CHECK_MS;
-    return this.o.clock.now() + Math.round(every * (1 - this.random() * 0.1));
-  }
-
   private async poll(r: ServiceRecord): Promise<void> {
     // The backend answered: backoff counts failures in a row, not a service's failures over its life.
     r.failures = 0;
     const n = this.polls.get(r.id) ?? 0;
     this.polls.set(r.id, n + 1);
     const delay = Math.min(POLL_MIN_MS * 2 ** n, POLL_MAX_MS);
-    await this.save(r, this.o.clock.now() + delay);
+    await this.records.save(r, this.o.clock.now() + delay);
   }
 
   private async failed(r: ServiceRecord, error: unknown, now: number, backendKey?: string): Promise<void> {
@@ -365,7 +370,7 @@ export class Reconciler {
     );
     this.o.countOutcome?.(unreachable ? "unreachable" : "failed");
     this.polls.delete(r.id);
-    await this.save(r, now + delay);
+    await this.records.save(r, now + delay);
   }
 
   private event(
@@ -376,69 +381,6 @@ export class Reconciler {
     attributes?: Record<string, string>,
   ): void {
     recordEvent(this.pendingEvents, r, this.o.clock.now(), name, body, severity, attributes);
-  }
-
-  /**
-   * Persists the record with the step's events in one transaction and
-   * schedules its next step (null: nothing due); `also` writes more in the
-   * same transaction. Returns false when the record changed (through the API,
-   * or another replica) while this step talked to the backend: then the
-   * step's view is dropped (its events and backup progress are kept) and the
-   * service is looked at again with the new one.
-   */
-  private async save(r: ServiceRecord, nextAt: number | null, also?: () => Promise<void>): Promise<boolean> {
-    const { store } = this.o;
-    const events = this.pendingEvents.take(r.id);
-    r.nextAttemptAt = nextAt;
-    try {
-      await store.transaction(async () => {
-        for (const e of events) await store.addEvent(r.id, e);
-        await store.putService(r);
-        await also?.();
-      });
-    } catch (error) {
-      if (!(error instanceof StaleRecordError)) throw error;
-      const stored = await store.service(r.id);
-      if (!stored) return false; // purged meanwhile: its events go with it
-      const merged = mergeBackupProgress(stored, r, this.idsAtStart.get(r) ?? new Set());
-      await store
-        .transaction(async () => {
-          for (const e of events) await store.addEvent(r.id, e);
-          if (merged) await store.putService(merged);
-        })
-        .catch((again: unknown) => {
-          // Changed once more: the next step starts from that record and redoes what is missing.
-          if (!(again instanceof StaleRecordError)) throw again;
-        });
-      this.queue.schedule(r.id);
-      return false;
-    }
-    if (nextAt !== null) this.queue.schedule(r.id, nextAt);
-    return true;
-  }
-
-  /**
-   * Writes the step's view now, before a backend call that must not be
-   * forgotten (a backup's id). It stays the step's view. False when the record
-   * changed meanwhile: the caller ends the step without the call.
-   */
-  private async commit(r: ServiceRecord): Promise<boolean> {
-    const { store } = this.o;
-    const events = this.pendingEvents.take(r.id);
-    const copy = structuredClone(r);
-    try {
-      await store.transaction(async () => {
-        for (const e of events) await store.addEvent(r.id, e);
-        await store.putService(copy);
-      });
-    } catch (error) {
-      if (!(error instanceof StaleRecordError)) throw error;
-      // Not written: the events stay with the step, for the save that follows.
-      for (const e of events) this.pendingEvents.addEvent(r.id, e);
-      return false;
-    }
-    r.rev = copy.rev;
-    return true;
   }
 
   /** Every secret of the service (and the backend key) in the forms a backend might echo them. */
@@ -453,15 +395,5 @@ export class Reconciler {
   ): Promise<Record<string, unknown>> {
     const sealed = await this.o.store.sealedSecret(owner, kind);
     return sealed ? this.o.vault.open<Record<string, unknown>>(sealed, owner) : {};
-  }
-
-  private client(endpoint: string, key?: string): BackendClient {
-    const cacheKey = `${endpoint}\n${key ?? ""}`;
-    let c = this.clients.get(cacheKey);
-    if (!c) {
-      c = new BackendClient({ endpoint, ...(key ? { key } : {}) });
-      this.clients.set(cacheKey, c);
-    }
-    return c;
   }
 }

@@ -65,6 +65,11 @@ export class EventLog {
     await this.db.run(SQL.trimAge, [serviceId, at - this.retention.maxAgeDays * DAY_MS]);
   }
 
+  /** A service created just now has no log that could have grown: its first write need not trim. */
+  fresh(serviceId: string): void {
+    this.sinceTrim.set(serviceId, 0);
+  }
+
   async page(
     serviceId: string,
     afterSeq: number,

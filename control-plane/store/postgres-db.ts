@@ -21,6 +21,10 @@ const types = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** Statements worth preparing once per connection: reads and row writes, not schema changes. */
+const NAMEABLE = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
+const MAX_NAMED = 500;
+
 /** The URL without its password, for logs and error messages. */
 export function redactUrl(url: string): string {
   try {
@@ -35,7 +39,7 @@ export function redactUrl(url: string): string {
 export class PostgresDb extends TxScope<Tx> implements Db {
   readonly dialect = POSTGRES;
   readonly pool: pg.Pool;
-  private readonly texts = new Map<string, string>();
+  private readonly statements = new Map<string, pg.QueryConfig>();
 
   constructor(url: string, options: { max?: number; onError?: (err: Error) => void } = {}) {
     super();
@@ -50,15 +54,25 @@ export class PostgresDb extends TxScope<Tx> implements Db {
     this.pool.on("error", (err) => options.onError?.(err));
   }
 
-  /** `?` placeholders as `$1..$n` (the store's SQL has no `?` inside literals). */
-  private text(sql: string): string {
-    let t = this.texts.get(sql);
-    if (t === undefined) {
+  /**
+   * The statement for `sql`: `?` placeholders as `$1..$n` (the store's SQL has
+   * no `?` inside literals), and a name for queries and row writes, so each
+   * pooled connection parses and plans it once and then only binds and runs
+   * it (a GET is one such statement). Schema statements stay unnamed.
+   */
+  private statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
       let n = 0;
-      t = sql.replace(/\?/g, () => `$${++n}`);
-      this.texts.set(sql, t);
+      const text = sql.replace(/\?/g, () => `$${++n}`);
+      // Bounded, so a statement text built at run time could never pile up prepared statements.
+      s =
+        NAMEABLE.test(sql) && this.statements.size < MAX_NAMED
+          ? { name: `landform_${this.statements.size}`, text }
+          : { text };
+      this.statements.set(sql, s);
     }
-    return t;
+    return { ...s, values: params as unknown[] };
   }
 
   private runner(): pg.Pool | pg.PoolClient {
@@ -66,14 +80,14 @@ export class PostgresDb extends TxScope<Tx> implements Db {
   }
 
   async all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const r = await this.runner().query(this.text(sql), params as unknown[]);
+    const r = await this.runner().query(this.statement(sql, params));
     return r.rows as T[];
   }
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     return (await this.all<T>(sql, params))[0];
   }
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    const r = await this.runner().query(this.text(sql), params as unknown[]);
+    const r = await this.runner().query(this.statement(sql, params));
     return r.rowCount ?? 0;
   }
   async exec(sql: string): Promise<void> {

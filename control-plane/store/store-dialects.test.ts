@@ -58,6 +58,27 @@ describe("store on PostgreSQL only: replicas share one database", () => {
     }
   });
 
+  it("answers view reads asked together (one batched statement) each with its own, current view", async () => {
+    const { store: a, where } = await kind.fresh();
+    const b = await Store.open(where);
+    try {
+      for (let i = 0; i < 40; i++) await a.putService({ ...service(`v${i}`), config: { n: i } });
+      const ids = [...Array.from({ length: 40 }, (_, i) => `v${i}`), "v7", "missing"];
+      const views = await Promise.all(ids.map((id) => b.serviceView(id)));
+      expect(views.slice(0, 40).map((v) => JSON.parse(v!.view).config.n)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+      expect(JSON.parse(views[40]!.view).config.n).toBe(7);
+      expect(views[41]).toBeUndefined();
+      // A write committed through A is in B's very next read, batched or not.
+      await a.putService({ ...(await a.service("v3"))!, config: { n: 333 } });
+      const again = await Promise.all(["v3", "v4"].map((id) => b.serviceView(id)));
+      expect(again.map((v) => JSON.parse(v!.view).config.n)).toEqual([333, 4]);
+    } finally {
+      await b.close();
+    }
+  });
+
   it("lets replicas that start together migrate one at a time", async () => {
     const { store, where } = await kind.fresh();
     await store.close();

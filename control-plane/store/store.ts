@@ -14,7 +14,9 @@
  * Two things keep reads cheap: each service row carries its API view as JSON
  * text (column `view`, written with the record) that GET sends as is, and the
  * parsed catalog is kept until the catalog's revision (a meta row bumped by
- * every provider write) changes, one indexed lookup per use.
+ * every provider write) changes, one indexed lookup per use. On PostgreSQL
+ * the GETs' view reads of one event-loop turn share one statement
+ * (view-reads.ts).
  *
  * Every multi-statement write runs in one `transaction()`; transactions nest
  * by joining the outermost one. A service write is a compare-and-set on its
@@ -36,6 +38,7 @@ import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
 import { SqliteDb } from "./sqlite-db";
 import { openSqlite } from "./sqlite-open";
 import { isUniqueViolation, parse, type RecordRow, SQL } from "./store-sql";
+import { BatchedViews } from "./view-reads";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
@@ -79,6 +82,8 @@ export class Store {
   private readonly views: Map<string, { teamId: number; view: string }> | undefined;
   /** Bumped by every service write: a view read while one happened is not cached (it may be stale). */
   private serviceWrites = 0;
+  /** PostgreSQL only: GETs' view reads, batched per event-loop turn (view-reads.ts). */
+  private readonly batchedViews: BatchedViews | undefined;
 
   private constructor(
     private readonly db: Db,
@@ -90,6 +95,7 @@ export class Store {
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.idempotency = new IdempotencyKeys(db);
     this.views = db.dialect.name === "sqlite" ? new Map() : undefined;
+    this.batchedViews = db.dialect.name === "postgres" ? new BatchedViews(db) : undefined;
   }
 
   get kind(): "sqlite" | "postgres" {
@@ -243,6 +249,7 @@ export class Store {
   async serviceView(id: string): Promise<{ teamId: number; view: string } | undefined> {
     const cached = this.views?.get(id);
     if (cached && !this.db.inTransaction()) return cached;
+    if (this.batchedViews && !this.db.inTransaction()) return this.batchedViews.read(id);
     const writesBefore = this.serviceWrites;
     const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
     const found = row && { teamId: row.team_id, view: row.view ?? "" };
@@ -266,6 +273,10 @@ export class Store {
     const out: Record<string, number> = {};
     for (const row of await this.db.all<{ state: string; n: number }>(SQL.byState)) out[row.state] = row.n;
     return out;
+  }
+  /** Up to `limit` converged (synchronized or paused) live services with ids after `afterId`, in id order. */
+  async convergedServices(afterId: string, limit: number): Promise<ServiceRecord[]> {
+    return (await this.db.all<RecordRow>(SQL.converged, [afterId, limit])).map(parse);
   }
   /** The services with work due, and when. */
   dueServices(): Promise<{ id: string; next_attempt_at: number }[]> {
@@ -347,6 +358,10 @@ export class Store {
   /** Appends to the service's log; trims the log to its retention now and then (see store/event-log.ts). */
   addEvent(serviceId: string, event: schemas.LogRecord): Promise<void> {
     return this.eventLog.add(serviceId, event);
+  }
+  /** The service is being created: its log starts empty, so writing to it starts without a trim. */
+  freshEventLog(serviceId: string): void {
+    this.eventLog.fresh(serviceId);
   }
   events(
     serviceId: string,
