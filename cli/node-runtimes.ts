@@ -16,10 +16,10 @@
  *
  * Only node: builtins are used, as in cli/tools.ts.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { packageRoot, ToolsError, toolsCacheRoot } from "./tools";
+import { run as runCommand } from "./tools/process";
 
 /** The releases the matrix runs on, pinned so that CI is repeatable. */
 export const NODE_RUNTIMES = { 22: "22.23.5", 24: "24.22.3" } as const;
@@ -163,21 +163,13 @@ function findNodeGyp(env: NodeJS.ProcessEnv): string {
   return found;
 }
 
-function run(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd: string }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: o.env, cwd: o.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
-    child.on("error", (e) => reject(new ToolsError(`${cmd}: ${e.message}`)));
-    child.on("close", (code) => {
-      if (code === 0) resolve(out);
-      else reject(new ToolsError(`${cmd} ${args.join(" ")} exited ${code}:\n${(err || out).slice(-4000)}`));
-    });
-  });
+/** Runs a command of the install; its output is in the error when it fails. */
+async function run(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd: string }): Promise<string> {
+  const r = await runCommand(cmd, args, o);
+  if (r.code !== 0) {
+    throw new ToolsError(
+      `${cmd} ${args.join(" ")} exited ${r.code}:\n${(r.stderr || r.stdout).slice(-4000)}`,
+    );
+  }
+  return r.stdout;
 }
