@@ -23,6 +23,7 @@ const LEGS: Record<string, string[]> = {
   unit: ["--project", "unit"],
   pulumi: ["--project", "integration", "test/pulumi.lifecycle.test.ts"],
   terraform: ["--project", "integration", "test/terraform.test.ts"],
+  cdk: ["--project", "integration", "test/cdktf.test.ts"],
 };
 
 interface Outcome {
