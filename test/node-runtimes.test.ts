@@ -1,6 +1,6 @@
 /**
  * The Node.js matrix: the unit suite and the Pulumi, Terraform and CDK
- * Terrain end-to-end suites again on Node.js 22 and 24 (the machine's own
+ * end-to-end suites again on Node.js 22 and 24 (the machine's own
  * Node runs everything else). Each leg is a vitest run of its own under that
  * runtime, with the runtime first on PATH, so the control plane, the Pulumi
  * language host's program, the dynamic provider and the Terraform plugin all
@@ -18,13 +18,17 @@ import { describe, expect, it } from "vitest";
 import { ensureNodeRuntime, NODE_RUNTIMES, type NodeMajor } from "../cli/node-runtimes";
 import { ROOT } from "./support/serve";
 
-/** What runs on each runtime: vitest arguments naming a project and, for end-to-end legs, its files. */
-const LEGS: Record<string, string[]> = {
-  unit: ["--project", "unit"],
-  pulumi: ["--project", "integration", "test/pulumi.lifecycle.test.ts"],
-  terraform: ["--project", "integration", "test/terraform.test.ts"],
-  cdk: ["--project", "integration", "test/cdktf.test.ts"],
-};
+/** What runs on a runtime: vitest arguments naming a project and, for end-to-end legs, its files. */
+function legsOf(major: NodeMajor): Record<string, string[]> {
+  return {
+    unit: ["--project", "unit"],
+    pulumi: ["--project", "integration", "test/pulumi.lifecycle.test.ts"],
+    terraform: ["--project", "integration", "test/terraform.test.ts"],
+    // HashiCorp's cdktf CLI 0.21 (archived) loads node-pty, whose prebuilt binaries stop at
+    // Node 22's ABI: on 24 it cannot start, so its suite runs on 22 only (docs/terraform.md).
+    ...(major === 22 ? { cdk: ["--project", "integration", "test/cdktf.test.ts"] } : {}),
+  };
+}
 
 interface Outcome {
   code: number | null;
@@ -62,7 +66,8 @@ function vitest(node: string, args: string[], env: NodeJS.ProcessEnv): Promise<O
 }
 
 describe.each(Object.keys(NODE_RUNTIMES).map(Number) as NodeMajor[])("Node.js %i", (major) => {
-  it.each(Object.keys(LEGS))(
+  const legs = legsOf(major);
+  it.each(Object.keys(legs))(
     "the %s suite passes",
     async (leg) => {
       const runtime = await ensureNodeRuntime(major);
@@ -72,7 +77,7 @@ describe.each(Object.keys(NODE_RUNTIMES).map(Number) as NodeMajor[])("Node.js %i
           ([k]) => !k.startsWith("VITEST") && k !== "TEST" && k !== "NODE_OPTIONS",
         ),
       );
-      const outcome = await vitest(runtime.node, LEGS[leg] ?? [], env);
+      const outcome = await vitest(runtime.node, legs[leg] ?? [], env);
       const r = outcome.report;
       const summary = r
         ? `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`
