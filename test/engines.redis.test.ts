@@ -1,11 +1,13 @@
 /**
  * Real Redis servers behind `landform serve`: AUTH with the service's
  * password, config through CONFIG SET, and keys that survive pause, resume
- * and restarts of landform serve (clean and killed). Needs `redis-server`
+ * and restarts of landform serve (clean and killed), and a resume on a new
+ * port when another program took the old one meanwhile. Needs `redis-server`
  * (Debian's redis-server package); without it the service is simulated and
  * this suite fails on `simulated: true`.
  */
 import fs from "node:fs";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisError, RespClient } from "../control-plane/backends/reference/engines/resp";
 import { CodesphereClient, waitForDeleted, waitForState } from "../sdk";
@@ -105,6 +107,29 @@ describe("redis: a real server per service", () => {
       expect(await c.call("SET", "after-resume", "yes")).toBe("OK");
     } finally {
       c.close();
+    }
+  });
+
+  it("resumes on a free port when another program took the service's port while it was paused", async () => {
+    await client.managedServices.update(id, { pause: true });
+    await waitForState(client, id, "paused", TIMEOUT);
+    // The worst kind of squatter: it accepts connections and never answers.
+    const squatter = net.createServer(() => {});
+    await new Promise<void>((resolve) => squatter.listen(port, "127.0.0.1", resolve));
+    try {
+      await client.managedServices.update(id, { pause: false });
+      const resumed = await waitForState(client, id, "synchronized", TIMEOUT);
+      const moved = Number((resumed.details as Record<string, unknown>).port);
+      expect(moved).not.toBe(port);
+      const c = await authed(moved);
+      try {
+        expect(await c.call("GET", "greeting")).toBe("hello");
+      } finally {
+        c.close();
+      }
+      port = moved;
+    } finally {
+      squatter.close();
     }
   });
 

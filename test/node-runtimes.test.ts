@@ -1,6 +1,6 @@
 /**
  * The Node.js matrix: the unit suite and the Pulumi, Terraform and CDK
- * Terrain end-to-end suites again on Node.js 22 and 24 (the machine's own
+ * end-to-end suites again on Node.js 22 and 24 (the machine's own
  * Node runs everything else). Each leg is a vitest run of its own under that
  * runtime, with the runtime first on PATH, so the control plane, the Pulumi
  * language host's program, the dynamic provider and the Terraform plugin all
@@ -24,6 +24,9 @@ const LEGS: Record<string, string[]> = {
   pulumi: ["--project", "integration", "test/pulumi.lifecycle.test.ts"],
   terraform: ["--project", "integration", "test/terraform.test.ts"],
   cdktn: ["--project", "integration", "test/cdktn.test.ts"],
+  // Not here: test/cdktf.test.ts. HashiCorp's cdktf CLI 0.21 (archived) loads node-pty, whose
+  // prebuilt binaries stop at Node 22's ABI; it passes on 22 (run by hand) and cannot start on 24.
+  // CDK users on current Node move to CDK Terrain, whose suite is the leg above.
 };
 
 interface Outcome {

@@ -248,6 +248,9 @@ describe("a stack of managed services, driven by the pulumi CLI", () => {
     const exported = await pulumi.exportText();
     const cache = await serviceNamed("orders-cache");
     const db = await serviceNamed("orders-db");
+    // Both running, so both have a DSN (String(undefined) would be searched for instead).
+    expect(typeof cache?.details?.dsn, "cache DSN").toBe("string");
+    expect(typeof db?.details?.dsn, "db DSN").toBe("string");
     const secrets = {
       TOKEN,
       USER_PASSWORD,

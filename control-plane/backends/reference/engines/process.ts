@@ -106,6 +106,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether a server could listen on `port` of 127.0.0.1 now. A stopped
+ * (paused) service's port is free for anyone: another program may hold it
+ * when the service starts again.
+ */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE" || err.code === "EACCES") resolve(false);
+      else reject(err);
+    });
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
 /** The last lines of a log file, to say why a server did not start. */
 export function tail(file: string, lines = 5): string {
   try {

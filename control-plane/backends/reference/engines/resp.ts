@@ -2,6 +2,12 @@
  * A minimal Redis client (RESP2 over TCP): enough for the backend to
  * authenticate, check and reconfigure the servers it runs, and for tests to
  * talk to them. One command at a time per connection.
+ *
+ * A reply is awaited for `replyTimeoutMs` at most, and anything that is not
+ * RESP ends the connection with an error: the port of a paused service may
+ * have been taken by another program meanwhile (one that never answers, or
+ * answers in another protocol), and a start must fail then, not wait forever
+ * or take the backend down.
  */
 import net from "node:net";
 
@@ -9,26 +15,37 @@ export type Reply = string | number | null | Reply[] | RedisError;
 
 export class RedisError extends Error {}
 
+/** Long enough for any command the backend sends (BGSAVE only schedules, INFO and CONFIG SET are quick). */
+const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
+
 export class RespClient {
   private buffer = Buffer.alloc(0);
   private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
   private closedError: Error | undefined;
 
-  private constructor(private readonly socket: net.Socket) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly peer: string,
+    private readonly replyTimeoutMs: number,
+  ) {
     socket.on("data", (chunk) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.drain();
+      try {
+        this.drain();
+      } catch (err) {
+        this.fail(new Error(`${peer} does not speak RESP: ${(err as Error).message}`));
+      }
     });
-    const onGone = (err?: Error) => {
-      this.closedError = err ?? new Error("connection closed");
-      this.waiting?.reject(this.closedError);
-      this.waiting = undefined;
-    };
-    socket.on("error", onGone);
-    socket.on("close", () => onGone());
+    socket.on("error", (err) => this.fail(err));
+    socket.on("close", () => this.fail(new Error("connection closed")));
   }
 
-  static connect(port: number, host = "127.0.0.1", timeoutMs = 5_000): Promise<RespClient> {
+  static connect(
+    port: number,
+    host = "127.0.0.1",
+    timeoutMs = 5_000,
+    replyTimeoutMs = DEFAULT_REPLY_TIMEOUT_MS,
+  ): Promise<RespClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ port, host });
       const timer = setTimeout(() => {
@@ -41,7 +58,7 @@ export class RespClient {
       });
       socket.once("connect", () => {
         clearTimeout(timer);
-        resolve(new RespClient(socket));
+        resolve(new RespClient(socket, `${host}:${port}`, replyTimeoutMs));
       });
     });
   }
@@ -51,7 +68,20 @@ export class RespClient {
     if (this.closedError) return Promise.reject(this.closedError);
     if (this.waiting) return Promise.reject(new Error("one command at a time"));
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      const timer = setTimeout(
+        () => this.fail(new Error(`no reply from ${this.peer} within ${this.replyTimeoutMs} ms`)),
+        this.replyTimeoutMs,
+      );
+      this.waiting = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
       let out = `*${args.length}\r\n`;
       for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
       this.socket.write(out);
@@ -66,6 +96,15 @@ export class RespClient {
   }
 
   close(): void {
+    this.socket.destroy();
+  }
+
+  /** Ends the connection: the command waiting (if any) and every later one reject with `err`. */
+  private fail(err: Error): void {
+    this.closedError ??= err;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(err);
     this.socket.destroy();
   }
 

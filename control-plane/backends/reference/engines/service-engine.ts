@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Spec } from "../lifecycle";
 import type { Applied, Driver, Place, Target } from "./driver";
 import { giveTo, type RunAs } from "./os-user";
-import { freePort, launch, stopChild, stopLeftover } from "./process";
+import { freePort, launch, portFree, stopChild, stopLeftover } from "./process";
 
 const STATE_FILE = "engine.json";
 const START_TIMEOUT_MS = 60_000;
@@ -108,7 +108,7 @@ export class ServiceEngine {
 
   /** Brings the server to `target`: initialized, running or stopped, configured. */
   async converge(target: Target): Promise<void> {
-    const place: Place = { dir: this.dir, port: this.state.port, runAs: this.runAs };
+    let place: Place = { dir: this.dir, port: this.state.port, runAs: this.runAs };
     if (!this.state.initialized) {
       // A server a crashed backend left running in a half-made folder goes first.
       await stopLeftover(
@@ -134,11 +134,11 @@ export class ServiceEngine {
       this.error = undefined;
       return;
     }
-    if (!this.child) await this.start(place, target);
+    if (!this.child) place = await this.start(place, target);
     let { applied, restart } = await this.driver.configure(place, target, this.state.applied);
     if (restart) {
       await this.stop();
-      await this.start(place, target);
+      place = await this.start(place, target);
       // Settings are in the start files now; only what failed to apply would show here.
       ({ applied } = await this.driver.configure(place, target, applied));
     }
@@ -174,7 +174,8 @@ export class ServiceEngine {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async start(place: Place, target: Target): Promise<void> {
+  /** Starts the server; resolves with where it runs (a new port when the old one was taken). */
+  private async start(at: Place, target: Target): Promise<Place> {
     // A server of ours a previous backend process left running holds the port and the data: stop it first.
     await stopLeftover(
       this.driver.pidFile(this.dir),
@@ -182,6 +183,15 @@ export class ServiceEngine {
       this.driver.stopSignal,
       STOP_GRACE_MS,
     );
+    let place = at;
+    if (!(await portFree(place.port))) {
+      // Taken while the server was stopped (paused, or the backend was down): the service moves
+      // to a free port (its details say which) rather than failing to start until the other
+      // program lets go, or talking to that program as if it were ours.
+      this.state.port = await freePort();
+      this.save();
+      place = { ...place, port: this.state.port };
+    }
     const { file, args } = this.driver.command(place, target);
     const child = launch({
       file,
@@ -210,6 +220,7 @@ export class ServiceEngine {
       await this.stop();
       throw err;
     }
+    return place;
   }
 
   private save(): void {
