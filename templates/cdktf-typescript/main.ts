@@ -36,8 +36,8 @@ class Services extends TerraformStack {
       secrets: { password: secret("cache_password", "password of the Redis cache") },
     });
 
-    new TerraformOutput(this, "db_id", { value: db.serviceId });
-    new TerraformOutput(this, "cache_id", { value: cache.serviceId });
+    new TerraformOutput(this, "db_id", { value: db.id });
+    new TerraformOutput(this, "cache_id", { value: cache.id });
   }
 }
 
