@@ -9,6 +9,7 @@ import type * as schemas from "../../sdk/schemas";
 import {
   type BackupSettings,
   NameTakenError,
+  type SealedSecret,
   type ServiceRecord,
   StaleRecordError,
   type Store,
@@ -167,26 +168,21 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       recentEvents: [],
     };
     store.freshEventLog(id);
-    await this.named(body.teamId, body.name, () =>
-      store.transaction(async () => {
-        await recordEvent(
-          store,
-          record,
-          at,
-          "ServiceCreationRequested",
-          `creation of ${provider.name} ${provider.schemaVersion} requested`,
-          "info",
-          {
-            provider: provider.name,
-            plan: String(plan.id),
-          },
-        );
-        await store.putService(record);
-        await store.putSealedSecret(id, "service", vault.seal(secrets, id));
-        if (backups.secrets) await store.putSealedSecret(id, "backups", vault.seal(backups.secrets, id));
-        if (recover) await store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
-      }),
+    const events: schemas.LogRecord[] = [];
+    recordEvent(
+      { addEvent: (_id, e) => void events.push(e) },
+      record,
+      at,
+      "ServiceCreationRequested",
+      `creation of ${provider.name} ${provider.schemaVersion} requested`,
+      "info",
+      { provider: provider.name, plan: String(plan.id) },
     );
+    const sealed: SealedSecret[] = [{ kind: "service", sealed: vault.seal(secrets, id) }];
+    if (backups.secrets) sealed.push({ kind: "backups", sealed: vault.seal(backups.secrets, id) });
+    if (recover) sealed.push({ kind: "recover", sealed: vault.seal(recover.secrets, id) });
+    // The record, its first event and its secrets in one write (one statement on PostgreSQL).
+    await this.named(body.teamId, body.name, () => store.writeService(record, events, sealed));
     this.wake(id);
     return viewOf(record);
   }

@@ -192,9 +192,11 @@ export class Reconciler {
     }
   }
 
-  private async stepLive(r: ServiceRecord, client: BackendClient): Promise<void> {
+  /** `justCreated`: the look right after this step's create, which may already find it converged. */
+  private async stepLive(r: ServiceRecord, client: BackendClient, justCreated = false): Promise<void> {
     const observed = await this.observer.observe(client, r.id);
     this.restoreFromUnknown(r);
+    if (!observed && justCreated) return this.poll(r);
     if (!observed) {
       if (r.backendCreated) {
         this.event(
@@ -219,7 +221,8 @@ export class Reconciler {
       r.sentGeneration = r.generation;
       r.sentSecretsVersion = r.secretsVersion;
       this.event(r, "BackendCreateAccepted", "the backend accepted the creation");
-      return this.poll(r);
+      // A backend that is done at once (or fast) converges in this step: one write, no poll timer.
+      return this.stepLive(r, client, true);
     }
     if (observed.error) throw new BackendError(502, `backend reports: ${observed.error}`);
     if (!r.backendCreated) {

@@ -53,14 +53,27 @@ export class EventLog {
   async add(serviceId: string, event: schemas.LogRecord): Promise<void> {
     const at = Date.parse(event.timestamp) || 0;
     await this.db.run(SQL.add, [serviceId, JSON.stringify(event), at]);
-    // The first write after a start trims, so a log that grew under other
-    // settings (or an older release) is brought within bounds.
-    const n = (this.sinceTrim.get(serviceId) ?? this.trimEvery) + 1;
-    if (n < this.trimEvery) {
-      this.sinceTrim.set(serviceId, n);
-      return;
+    if (this.written(serviceId, 1)) await this.trim(serviceId, at);
+  }
+
+  /**
+   * Counts `n` events written to the service's log by a caller's own
+   * statement; true when the log is due a trim (`trim`). The first write
+   * after a start trims, so a log that grew under other settings (or an older
+   * release) is brought within bounds.
+   */
+  written(serviceId: string, n: number): boolean {
+    const count = (this.sinceTrim.get(serviceId) ?? this.trimEvery) + n;
+    if (count < this.trimEvery) {
+      this.sinceTrim.set(serviceId, count);
+      return false;
     }
     this.sinceTrim.set(serviceId, 0);
+    return true;
+  }
+
+  /** Cuts the service's log to the retention, as of `at` (its newest event's time). */
+  async trim(serviceId: string, at: number): Promise<void> {
     await this.db.run(SQL.trimCount, [serviceId, serviceId, this.retention.maxPerService]);
     await this.db.run(SQL.trimAge, [serviceId, at - this.retention.maxAgeDays * DAY_MS]);
   }
