@@ -12,22 +12,11 @@ import {
   type SealedSecret,
   type ServiceRecord,
   StaleRecordError,
-  type Store,
 } from "../store/store";
-import type { Vault } from "../store/vault";
 import { recordEvent } from "./events";
-import type { Catalog } from "./providers";
 import { backupsFor, checkRecovery, merge } from "./request-checks";
-import {
-  badRequest,
-  type Caller,
-  type ControlPlaneStats,
-  conflict,
-  forbidden,
-  type ManagedServicesService,
-  notFound,
-} from "./types";
 import { ServiceQueries } from "./service-queries";
+import { badRequest, type Caller, conflict, type ManagedServicesService } from "./types";
 import { checkAgainstSchema, checkPlanUpdate, checkValuesUpdate, resolvePlan } from "./validation";
 import { viewOf } from "./view";
 

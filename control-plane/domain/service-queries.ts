@@ -25,7 +25,6 @@ export class ServiceQueries implements ControlPlaneStats {
 
   constructor(protected readonly o: ManagedServicesOptions) {}
 
-
   async getJson(caller: Caller, id: string): Promise<string> {
     const found = await this.o.store.serviceView(id);
     if (!found || !caller.teams.has(found.teamId)) throw this.notFound(id);
@@ -71,7 +70,6 @@ export class ServiceQueries implements ControlPlaneStats {
   }
 
   // ---------------------------------------------------------------- checks
-
 
   protected requireTeam(caller: Caller, team: number, field: string): void {
     if (!caller.teams.has(team)) throw forbidden(`${field}: this token has no access to team ${team}`);

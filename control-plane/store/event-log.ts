@@ -28,9 +28,9 @@ const DAY_MS = 86_400_000;
 const SQL = {
   add: "INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)",
   page: "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-  trimCount: `DELETE FROM events WHERE service_id = ? AND seq <= (
-     SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-  trimAge: "DELETE FROM events WHERE service_id = ? AND at < ?",
+  // Past the cap or the age, in one statement (both through the service's rows only).
+  trim: `DELETE FROM events WHERE service_id = ? AND (at < ? OR seq <= (
+     SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?))`,
   pruneAge: "DELETE FROM events WHERE at < ?",
   deleteAll: "DELETE FROM events WHERE service_id = ?",
 };
@@ -74,8 +74,8 @@ export class EventLog {
 
   /** Cuts the service's log to the retention, as of `at` (its newest event's time). */
   async trim(serviceId: string, at: number): Promise<void> {
-    await this.db.run(SQL.trimCount, [serviceId, serviceId, this.retention.maxPerService]);
-    await this.db.run(SQL.trimAge, [serviceId, at - this.retention.maxAgeDays * DAY_MS]);
+    const oldest = at - this.retention.maxAgeDays * DAY_MS;
+    await this.db.run(SQL.trim, [serviceId, oldest, serviceId, this.retention.maxPerService]);
   }
 
   /** A service created just now has no log that could have grown: its first write need not trim. */

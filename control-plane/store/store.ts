@@ -68,6 +68,8 @@ export class Store {
   /** Answers of keyed writes (Idempotency-Key); record them in the write's own transaction. */
   readonly idempotency: IdempotencyKeys;
   private catalog: { rev: string | undefined; list: StoredProvider[] } | undefined;
+  /** PostgreSQL: this turn's shared read of the catalog's revision (catalogRev). */
+  private revRead: Promise<string | undefined> | undefined;
   /**
    * SQLite only: API views by id as last committed, so GET answers from memory.
    * Safe because the data dir lock makes this process the only writer; never
@@ -200,7 +202,7 @@ export class Store {
    * them as read-only.
    */
   async providers(): Promise<readonly StoredProvider[]> {
-    const rev = await this.meta(CATALOG_REV);
+    const rev = await this.catalogRev();
     if (this.catalog && this.catalog.rev === rev) return this.catalog.list;
     const rows = await this.db.all<{ entry: string; scope: string; builtin: number }>(SQL.providers);
     const list = rows.map((row) => ({
@@ -212,6 +214,22 @@ export class Store {
     if (!this.db.inTransaction()) this.catalog = { rev, list };
     else this.catalog = undefined;
     return list;
+  }
+
+  /**
+   * The catalog's revision. On PostgreSQL the callers of one event-loop turn
+   * share one read, made after all of them arrived (so each still sees what
+   * any replica committed before it asked): a burst of creates and steps
+   * makes one round trip for it, not one each. Inside a transaction it is
+   * read through that transaction.
+   */
+  private catalogRev(): Promise<string | undefined> {
+    if (this.db.dialect.name !== "postgres" || this.db.inTransaction()) return this.meta(CATALOG_REV);
+    this.revRead ??= new Promise<void>((resolve) => this.db.outside(() => setImmediate(resolve))).then(() => {
+      this.revRead = undefined;
+      return this.meta(CATALOG_REV);
+    });
+    return this.revRead;
   }
 
   async putProvider(p: StoredProvider): Promise<void> {
