@@ -74,8 +74,13 @@ export class EventLog {
 
   /** Cuts the service's log to the retention, as of `at` (its newest event's time). */
   async trim(serviceId: string, at: number): Promise<void> {
-    const oldest = at - this.retention.maxAgeDays * DAY_MS;
-    await this.db.run(SQL.trim, [serviceId, oldest, serviceId, this.retention.maxPerService]);
+    const [oldest, keep] = this.trimBounds(at);
+    await this.db.run(SQL.trim, [serviceId, oldest, serviceId, keep]);
+  }
+
+  /** What a trim as of `at` keeps: events at or after the first number, and at most the second many. */
+  trimBounds(at: number): [number, number] {
+    return [at - this.retention.maxAgeDays * DAY_MS, this.retention.maxPerService];
   }
 
   /** A service created just now has no log that could have grown: its first write need not trim. */

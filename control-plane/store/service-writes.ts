@@ -6,8 +6,8 @@
  * none: an INSERT, refused by the live-name index when the name is taken).
  * On PostgreSQL the record, its events and its secrets go as ONE statement
  * (data-modifying CTEs; events and secrets only when the record's write took
- * effect): one round trip, atomic on its own, so no BEGIN/COMMIT and no
- * pooled client held across awaits. On SQLite, where a statement costs no
+ * effect; the log's trim too when one is due): one round trip, atomic on its
+ * own, so no BEGIN/COMMIT and no pooled client held across awaits. On SQLite, where a statement costs no
  * round trip, they run as separate statements in one transaction.
  */
 import type * as schemas from "../../sdk/schemas";
@@ -37,13 +37,17 @@ const RIDERS = `
         SELECT w.id, y.kind, y.sealed FROM w, unnest($13::text[], $14::text[]) AS y(kind, sealed)
         ON CONFLICT (owner, kind) DO UPDATE SET sealed = excluded.sealed)
   SELECT count(*) AS n FROM w`;
+/** The service's log cut to the retention (event-log.ts), in the same statement when it is due: $15 oldest time, $16 events kept. */
+const TRIM = `
+  t AS (DELETE FROM events WHERE service_id = $1 AND (at < $15 OR seq <= (
+        SELECT seq FROM events WHERE service_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $16))),`;
 const PG = {
   // $10 is unused by the insert; it is bound anyway so both statements take the same parameters.
   insert: `WITH w AS (INSERT INTO services (id, ${COLUMNS})
     SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::bigint, $9::text
-    WHERE $10::bigint IS NULL RETURNING id),${RIDERS}`,
+    WHERE $10::bigint IS NULL RETURNING id),`,
   update: `WITH w AS (UPDATE services SET team_id = $2, name = $3, deleted_at = $4, state = $5,
-    next_attempt_at = $6, record = $7, rev = $8, view = $9 WHERE id = $1 AND rev = $10 RETURNING id),${RIDERS}`,
+    next_attempt_at = $6, record = $7, rev = $8, view = $9 WHERE id = $1 AND rev = $10 RETURNING id),`,
 };
 
 export class ServiceWrites {
@@ -72,8 +76,11 @@ export class ServiceWrites {
     const expected = record.rev;
     const rev = (expected ?? 0) + 1;
     const times = events.map((e) => Date.parse(e.timestamp) || 0);
+    const newest = times.at(-1);
+    const trim = newest !== undefined && this.eventLog.written(record.id, events.length);
+    const sql = `${expected === undefined ? PG.insert : PG.update}${trim ? TRIM : ""}${RIDERS}`;
     const row = await this.refusals(record, () =>
-      this.db.get<{ n: number }>(expected === undefined ? PG.insert : PG.update, [
+      this.db.get<{ n: number }>(sql, [
         record.id,
         ...this.columns(record, rev),
         expected ?? null,
@@ -81,14 +88,12 @@ export class ServiceWrites {
         times,
         secrets.map((s) => s.kind),
         secrets.map((s) => s.sealed),
+        ...(trim ? this.eventLog.trimBounds(newest) : []),
       ]),
     );
     if (Number(row?.n ?? 0) === 0)
       throw new StaleRecordError(`service ${record.id} changed since revision ${expected}`);
     record.rev = rev;
-    const newest = times.at(-1);
-    if (newest !== undefined && this.eventLog.written(record.id, events.length))
-      await this.eventLog.trim(record.id, newest);
   }
 
   /** Writes the record alone. */
