@@ -9,36 +9,19 @@ import type * as schemas from "../../sdk/schemas";
 import {
   type BackupSettings,
   NameTakenError,
+  type SealedSecret,
   type ServiceRecord,
   StaleRecordError,
-  type Store,
 } from "../store/store";
-import type { Vault } from "../store/vault";
 import { recordEvent } from "./events";
-import type { Catalog } from "./providers";
 import { backupsFor, checkRecovery, merge } from "./request-checks";
-import {
-  badRequest,
-  type Caller,
-  type ControlPlaneStats,
-  conflict,
-  forbidden,
-  type ManagedServicesService,
-  notFound,
-} from "./types";
+import { ServiceQueries } from "./service-queries";
+import { badRequest, type Caller, conflict, type ManagedServicesService } from "./types";
 import { checkAgainstSchema, checkPlanUpdate, checkValuesUpdate, resolvePlan } from "./validation";
 import { viewOf } from "./view";
 
+export { type ManagedServicesOptions, ServiceQueries } from "./service-queries";
 export { statusOf, viewOf } from "./view";
-
-export interface ManagedServicesOptions {
-  store: Store;
-  vault: Vault;
-  catalog: Catalog;
-  now: () => number;
-  /** Tells the reconciler a service needs work now. */
-  wake: (id: string) => void;
-}
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const HOUR_MS = 3_600_000;
@@ -56,57 +39,7 @@ function withSchedule(settings: BackupSettings, before: BackupSettings, at: numb
 /** Attempts of a read-check-write that lost the race with another writer of the same service. */
 const WRITE_ATTEMPTS = 5;
 
-export class ManagedServices implements ManagedServicesService, ControlPlaneStats {
-  private readonly outcomes: Record<string, number> = {};
-
-  constructor(private readonly o: ManagedServicesOptions) {}
-
-  // ---------------------------------------------------------------- reads
-
-  async getJson(caller: Caller, id: string): Promise<string> {
-    const found = await this.o.store.serviceView(id);
-    if (!found || !caller.teams.has(found.teamId)) throw this.notFound(id);
-    return found.view;
-  }
-
-  async list(caller: Caller, team: number, includeDeleted: boolean): Promise<schemas.ManagedService[]> {
-    this.requireTeam(caller, team, "team");
-    const out: schemas.ManagedService[] = [];
-    for (const r of await this.o.store.servicesOfTeam(team)) {
-      if (includeDeleted || !r.deletedAt) out.push(viewOf(r));
-    }
-    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
-  }
-
-  async events(
-    caller: Caller,
-    id: string,
-    page: { cursor?: string; limit?: number },
-  ): Promise<schemas.EventPage> {
-    await this.visible(caller, id);
-    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
-    const after = page.cursor === undefined ? 0 : Number(page.cursor);
-    if (!Number.isInteger(after) || after < 0)
-      throw badRequest("cursor: must be a cursor returned as nextCursor");
-    const rows = await this.o.store.events(id, after, limit + 1);
-    const events = rows.slice(0, limit);
-    const last = events.at(-1);
-    return {
-      events: events.map((r) => r.event),
-      ...(rows.length > limit && last ? { nextCursor: String(last.seq) } : {}),
-    };
-  }
-
-  servicesByState(): Promise<Record<string, number>> {
-    return this.o.store.countByState();
-  }
-  reconcileOutcomes(): Record<string, number> {
-    return { ...this.outcomes };
-  }
-  countOutcome(outcome: string): void {
-    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
-  }
-
+export class ManagedServices extends ServiceQueries implements ManagedServicesService {
   // ---------------------------------------------------------------- writes
 
   async create(caller: Caller, body: schemas.CreateManagedServiceRequest): Promise<schemas.ManagedService> {
@@ -137,7 +70,7 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
     const recover = body.recoverFrom
       ? await checkRecovery(this.o.store, this.o.now, caller, provider, body.teamId, body.recoverFrom)
       : undefined;
-    await this.requireFreeName(body.teamId, body.name);
+    // No look for a live service of that name first: the write's unique index refuses it (see `named`).
 
     const id = randomUUID();
     const at = now();
@@ -167,26 +100,21 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
       recentEvents: [],
     };
     store.freshEventLog(id);
-    await this.named(body.teamId, body.name, () =>
-      store.transaction(async () => {
-        await recordEvent(
-          store,
-          record,
-          at,
-          "ServiceCreationRequested",
-          `creation of ${provider.name} ${provider.schemaVersion} requested`,
-          "info",
-          {
-            provider: provider.name,
-            plan: String(plan.id),
-          },
-        );
-        await store.putService(record);
-        await store.putSealedSecret(id, "service", vault.seal(secrets, id));
-        if (backups.secrets) await store.putSealedSecret(id, "backups", vault.seal(backups.secrets, id));
-        if (recover) await store.putSealedSecret(id, "recover", vault.seal(recover.secrets, id));
-      }),
+    const events: schemas.LogRecord[] = [];
+    recordEvent(
+      { addEvent: (_id, e) => void events.push(e) },
+      record,
+      at,
+      "ServiceCreationRequested",
+      `creation of ${provider.name} ${provider.schemaVersion} requested`,
+      "info",
+      { provider: provider.name, plan: String(plan.id) },
     );
+    const sealed: SealedSecret[] = [{ kind: "service", sealed: vault.seal(secrets, id) }];
+    if (backups.secrets) sealed.push({ kind: "backups", sealed: vault.seal(backups.secrets, id) });
+    if (recover) sealed.push({ kind: "recover", sealed: vault.seal(recover.secrets, id) });
+    // The record, its first event and its secrets in one write (one statement on PostgreSQL).
+    await this.named(body.teamId, body.name, () => store.writeService(record, events, sealed));
     this.wake(id);
     return viewOf(record);
   }
@@ -395,35 +323,17 @@ export class ManagedServices implements ManagedServicesService, ControlPlaneStat
 
   // ---------------------------------------------------------------- checks
 
-  private requireTeam(caller: Caller, team: number, field: string): void {
-    if (!caller.teams.has(team)) throw forbidden(`${field}: this token has no access to team ${team}`);
-  }
-
-  private notFound(id: string) {
-    return notFound(`managed service ${id} does not exist`);
-  }
-
-  /** The record if the caller's teams may see it; a service of another team does not exist for them. */
-  private async visible(caller: Caller, id: string): Promise<ServiceRecord> {
-    const record = await this.o.store.service(id);
-    if (!record || !caller.teams.has(record.teamId)) throw this.notFound(id);
-    return record;
-  }
-
-  private async requireFreeName(team: number, name: string): Promise<void> {
-    const existing = await this.o.store.liveServiceNamed(team, name);
-    if (existing)
-      throw conflict(`name: team ${team} already has a service named "${name}" (id ${existing.id})`);
-  }
-
   /** A write that a concurrent one beat to the name (the unique index refused it) is a 409 like the early check. */
   private async named<T>(team: number, name: string, write: () => Promise<T>): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (error instanceof NameTakenError)
-        throw conflict(`name: team ${team} already has a service named "${name}"`);
-      throw error;
+      if (!(error instanceof NameTakenError)) throw error;
+      // Inside a keyed request's PostgreSQL transaction the refused write aborted it: then no id.
+      const existing = await this.o.store.liveServiceNamed(team, name).catch(() => undefined);
+      throw conflict(
+        `name: team ${team} already has a service named "${name}"${existing ? ` (id ${existing.id})` : ""}`,
+      );
     }
   }
 

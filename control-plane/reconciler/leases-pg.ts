@@ -55,6 +55,7 @@ export class PgLeases implements Leases {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private notified = new Set<string>();
+  private toNotify: { ids: string[]; sent: Promise<void> } | undefined;
   private claimingNotified = false;
   private catchingUp = false;
 
@@ -155,8 +156,18 @@ export class PgLeases implements Leases {
     return rows.length === 1 ? "released" : "lost";
   }
 
-  async notify(id: string): Promise<void> {
-    await this.query("SELECT pg_notify($1, $2)", [WORK_CHANNEL, id]);
+  /** Notifications of one event-loop turn go out as one statement (a burst of creates makes one round trip). */
+  notify(id: string): Promise<void> {
+    if (!this.toNotify) {
+      const batch = { ids: [] as string[], sent: undefined as unknown as Promise<void> };
+      this.toNotify = batch;
+      batch.sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.toNotify = undefined;
+        await this.query("SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id", [WORK_CHANNEL, batch.ids]);
+      });
+    }
+    this.toNotify.ids.push(id);
+    return this.toNotify.sent;
   }
 
   async singleton(name: string): Promise<boolean> {

@@ -192,9 +192,11 @@ export class Reconciler {
     }
   }
 
-  private async stepLive(r: ServiceRecord, client: BackendClient): Promise<void> {
+  /** `sent`: the secrets this step just created the service with; it looks again at once, maybe converged. */
+  private async stepLive(r: ServiceRecord, client: BackendClient, sent?: schemas.Values): Promise<void> {
     const observed = await this.observer.observe(client, r.id);
     this.restoreFromUnknown(r);
+    if (!observed && sent) return this.poll(r);
     if (!observed) {
       if (r.backendCreated) {
         this.event(
@@ -204,12 +206,13 @@ export class Reconciler {
           "warn",
         );
       }
+      const secrets = await this.secrets(r.id, "service");
       await client.create({
         id: r.id,
         teamId: r.teamId,
         plan: { parameters: r.plan.parameters },
         config: r.config,
-        secrets: await this.secrets(r.id, "service"),
+        secrets,
         ...(r.pause ? { pause: true } : {}),
         ...(r.recoverFrom
           ? { recoverFrom: { ...r.recoverFrom, secrets: await this.secrets(r.id, "recover") } }
@@ -219,7 +222,8 @@ export class Reconciler {
       r.sentGeneration = r.generation;
       r.sentSecretsVersion = r.secretsVersion;
       this.event(r, "BackendCreateAccepted", "the backend accepted the creation");
-      return this.poll(r);
+      // A backend that is done at once (or fast) converges in this step: one write, no poll timer.
+      return this.stepLive(r, client, secrets);
     }
     if (observed.error) throw new BackendError(502, `backend reports: ${observed.error}`);
     if (!r.backendCreated) {
@@ -255,7 +259,10 @@ export class Reconciler {
     }
 
     const target: schemas.ServiceState = r.pause ? "paused" : "synchronized";
-    const details = scrub(observed.details ?? {}, Object.values(await this.secrets(r.id, "service")));
+    const details = scrub(
+      observed.details ?? {},
+      Object.values(sent ?? (await this.secrets(r.id, "service"))),
+    );
     const restarts = Number(details.restarts ?? 0);
     if (r.state === target && restarts > Number(r.details?.restarts ?? 0)) {
       this.event(

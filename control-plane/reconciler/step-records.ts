@@ -47,11 +47,12 @@ export class StepRecords {
     }
     r.nextAttemptAt = nextAt;
     try {
-      await store.transaction(async () => {
-        for (const e of events) await store.addEvent(r.id, e);
-        await store.putService(r);
-        await also?.();
-      });
+      if (also)
+        await store.transaction(async () => {
+          await store.writeService(r, events);
+          await also();
+        });
+      else await store.writeService(r, events);
     } catch (error) {
       if (!(error instanceof StaleRecordError)) throw error;
       const stored = await store.service(r.id);
@@ -84,10 +85,7 @@ export class StepRecords {
     const events = this.pendingEvents.take(r.id);
     const copy = structuredClone(r);
     try {
-      await store.transaction(async () => {
-        for (const e of events) await store.addEvent(r.id, e);
-        await store.putService(copy);
-      });
+      await store.writeService(copy, events);
     } catch (error) {
       if (!(error instanceof StaleRecordError)) throw error;
       // Not written: the events stay with the step, for the save that follows.

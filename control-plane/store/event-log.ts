@@ -28,9 +28,9 @@ const DAY_MS = 86_400_000;
 const SQL = {
   add: "INSERT INTO events (service_id, record, at) VALUES (?, ?, ?)",
   page: "SELECT seq, record FROM events WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-  trimCount: `DELETE FROM events WHERE service_id = ? AND seq <= (
-     SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-  trimAge: "DELETE FROM events WHERE service_id = ? AND at < ?",
+  // Past the cap or the age, in one statement (both through the service's rows only).
+  trim: `DELETE FROM events WHERE service_id = ? AND (at < ? OR seq <= (
+     SELECT seq FROM events WHERE service_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?))`,
   pruneAge: "DELETE FROM events WHERE at < ?",
   deleteAll: "DELETE FROM events WHERE service_id = ?",
 };
@@ -53,16 +53,34 @@ export class EventLog {
   async add(serviceId: string, event: schemas.LogRecord): Promise<void> {
     const at = Date.parse(event.timestamp) || 0;
     await this.db.run(SQL.add, [serviceId, JSON.stringify(event), at]);
-    // The first write after a start trims, so a log that grew under other
-    // settings (or an older release) is brought within bounds.
-    const n = (this.sinceTrim.get(serviceId) ?? this.trimEvery) + 1;
-    if (n < this.trimEvery) {
-      this.sinceTrim.set(serviceId, n);
-      return;
+    if (this.written(serviceId, 1)) await this.trim(serviceId, at);
+  }
+
+  /**
+   * Counts `n` events written to the service's log by a caller's own
+   * statement; true when the log is due a trim (`trim`). The first write
+   * after a start trims, so a log that grew under other settings (or an older
+   * release) is brought within bounds.
+   */
+  written(serviceId: string, n: number): boolean {
+    const count = (this.sinceTrim.get(serviceId) ?? this.trimEvery) + n;
+    if (count < this.trimEvery) {
+      this.sinceTrim.set(serviceId, count);
+      return false;
     }
     this.sinceTrim.set(serviceId, 0);
-    await this.db.run(SQL.trimCount, [serviceId, serviceId, this.retention.maxPerService]);
-    await this.db.run(SQL.trimAge, [serviceId, at - this.retention.maxAgeDays * DAY_MS]);
+    return true;
+  }
+
+  /** Cuts the service's log to the retention, as of `at` (its newest event's time). */
+  async trim(serviceId: string, at: number): Promise<void> {
+    const [oldest, keep] = this.trimBounds(at);
+    await this.db.run(SQL.trim, [serviceId, oldest, serviceId, keep]);
+  }
+
+  /** What a trim as of `at` keeps: events at or after the first number, and at most the second many. */
+  trimBounds(at: number): [number, number] {
+    return [at - this.retention.maxAgeDays * DAY_MS, this.retention.maxPerService];
   }
 
   /** A service created just now has no log that could have grown: its first write need not trim. */

@@ -129,9 +129,10 @@ describe("store on SQLite only: query plans", () => {
       expect(plan("DELETE FROM events WHERE service_id = 's' AND at < 5")).toMatch(
         /INDEX events_(service|at)/,
       );
+      // The per-service trim (event-log.ts): past the age or the cap, in one statement.
       expect(
         plan(
-          "DELETE FROM events WHERE service_id = 's' AND seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10)",
+          "DELETE FROM events WHERE service_id = 's' AND (at < 5 OR seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10))",
         ),
       ).not.toMatch(/SCAN events(?! USING)/);
       db.close();

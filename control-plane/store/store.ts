@@ -27,7 +27,6 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import type pg from "pg";
 import type * as schemas from "../../sdk/schemas";
-import { viewOf } from "../domain/view";
 import type { Db } from "./db";
 import { DEFAULT_EVENT_RETENTION, EventLog, type EventRetention } from "./event-log";
 import { IdempotencyKeys } from "./idempotency";
@@ -35,13 +34,15 @@ import { lockDataDir } from "./lock";
 import { migrate } from "./migrations";
 import { PostgresDb, redactUrl } from "./postgres-db";
 import type { SecretKind, ServiceRecord, StoredProvider } from "./records";
+import { type SealedSecret, ServiceWrites } from "./service-writes";
 import { SqliteDb } from "./sqlite-db";
 import { openSqlite } from "./sqlite-open";
-import { isUniqueViolation, parse, type RecordRow, SQL } from "./store-sql";
+import { parse, type RecordRow, SQL } from "./store-sql";
 import { BatchedViews } from "./view-reads";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
+export { NameTakenError, type SealedSecret, StaleRecordError } from "./service-writes";
 
 export interface StoreOptions {
   /** How many events to keep per service and for how long (default 1,000 and 30 days). */
@@ -57,11 +58,6 @@ export const DATABASE_FILE = "control-plane.sqlite";
 const MIGRATION_LOCK = 0x6c616e64;
 const CATALOG_REV = "catalog-rev";
 
-/** A write of a service record that was changed (or removed) since the writer read it. */
-export class StaleRecordError extends Error {}
-/** A new service whose team already has a live service of that name. */
-export class NameTakenError extends Error {}
-
 /** Whether `database` names a PostgreSQL database (`postgres://` or `postgresql://`). */
 export function isPostgresUrl(database: string): boolean {
   return /^postgres(ql)?:\/\//i.test(database);
@@ -72,6 +68,8 @@ export class Store {
   /** Answers of keyed writes (Idempotency-Key); record them in the write's own transaction. */
   readonly idempotency: IdempotencyKeys;
   private catalog: { rev: string | undefined; list: StoredProvider[] } | undefined;
+  /** PostgreSQL: this turn's shared read of the catalog's revision (catalogRev). */
+  private revRead: Promise<string | undefined> | undefined;
   /**
    * SQLite only: API views by id as last committed, so GET answers from memory.
    * Safe because the data dir lock makes this process the only writer; never
@@ -81,7 +79,8 @@ export class Store {
    */
   private readonly views: Map<string, { teamId: number; view: string }> | undefined;
   /** Bumped by every service write: a view read while one happened is not cached (it may be stale). */
-  private serviceWrites = 0;
+  private serviceWriteCount = 0;
+  private readonly serviceWrites: ServiceWrites;
   /** PostgreSQL only: GETs' view reads, batched per event-loop turn (view-reads.ts). */
   private readonly batchedViews: BatchedViews | undefined;
 
@@ -94,6 +93,7 @@ export class Store {
   ) {
     this.eventLog = new EventLog(db, { ...DEFAULT_EVENT_RETENTION, ...options.eventRetention });
     this.idempotency = new IdempotencyKeys(db);
+    this.serviceWrites = new ServiceWrites(db, this.eventLog);
     this.views = db.dialect.name === "sqlite" ? new Map() : undefined;
     this.batchedViews = db.dialect.name === "postgres" ? new BatchedViews(db) : undefined;
   }
@@ -202,7 +202,7 @@ export class Store {
    * them as read-only.
    */
   async providers(): Promise<readonly StoredProvider[]> {
-    const rev = await this.meta(CATALOG_REV);
+    const rev = await this.catalogRev();
     if (this.catalog && this.catalog.rev === rev) return this.catalog.list;
     const rows = await this.db.all<{ entry: string; scope: string; builtin: number }>(SQL.providers);
     const list = rows.map((row) => ({
@@ -214,6 +214,22 @@ export class Store {
     if (!this.db.inTransaction()) this.catalog = { rev, list };
     else this.catalog = undefined;
     return list;
+  }
+
+  /**
+   * The catalog's revision. On PostgreSQL the callers of one event-loop turn
+   * share one read, made after all of them arrived (so each still sees what
+   * any replica committed before it asked): a burst of creates and steps
+   * makes one round trip for it, not one each. Inside a transaction it is
+   * read through that transaction.
+   */
+  private catalogRev(): Promise<string | undefined> {
+    if (this.db.dialect.name !== "postgres" || this.db.inTransaction()) return this.meta(CATALOG_REV);
+    this.revRead ??= new Promise<void>((resolve) => this.db.outside(() => setImmediate(resolve))).then(() => {
+      this.revRead = undefined;
+      return this.meta(CATALOG_REV);
+    });
+    return this.revRead;
   }
 
   async putProvider(p: StoredProvider): Promise<void> {
@@ -250,10 +266,10 @@ export class Store {
     const cached = this.views?.get(id);
     if (cached && !this.db.inTransaction()) return cached;
     if (this.batchedViews && !this.db.inTransaction()) return this.batchedViews.read(id);
-    const writesBefore = this.serviceWrites;
+    const writesBefore = this.serviceWriteCount;
     const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
     const found = row && { teamId: row.team_id, view: row.view ?? "" };
-    if (found && this.views && !this.db.inTransaction() && this.serviceWrites === writesBefore)
+    if (found && this.views && !this.db.inTransaction() && this.serviceWriteCount === writesBefore)
       this.views.set(id, found);
     return found;
   }
@@ -289,63 +305,28 @@ export class Store {
    * StaleRecordError: someone wrote it since it was read). Sets `rev` to the new revision.
    */
   async putService(record: ServiceRecord): Promise<void> {
-    this.views?.delete(record.id);
-    this.serviceWrites++;
-    const expected = record.rev;
-    const rev = (expected ?? 0) + 1;
-    const stored = { ...record, rev };
-    const text = JSON.stringify(stored);
-    const view = JSON.stringify(viewOf(stored));
-    const deletedAt = record.deletedAt ?? null;
-    if (expected === undefined) {
-      try {
-        await this.db.run(SQL.insertService, [
-          record.id,
-          record.teamId,
-          record.name,
-          deletedAt,
-          record.state,
-          record.nextAttemptAt,
-          text,
-          rev,
-          view,
-        ]);
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        throw new NameTakenError(`team ${record.teamId} already has a live service named "${record.name}"`, {
-          cause: error,
-        });
-      }
-    } else {
-      let changed: number;
-      try {
-        changed = await this.db.run(SQL.updateService, [
-          record.teamId,
-          record.name,
-          deletedAt,
-          record.state,
-          record.nextAttemptAt,
-          text,
-          rev,
-          view,
-          record.id,
-          expected,
-        ]);
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        throw new NameTakenError(`team ${record.teamId} already has a live service named "${record.name}"`, {
-          cause: error,
-        });
-      }
-      if (changed === 0)
-        throw new StaleRecordError(`service ${record.id} changed since revision ${expected}`);
-    }
-    record.rev = rev;
+    this.wroteService(record.id);
+    await this.serviceWrites.put(record);
+  }
+  /**
+   * `putService` with events appended to the service's log and sealed secrets
+   * stored, all or nothing (one statement on PostgreSQL: service-writes.ts).
+   */
+  async writeService(
+    record: ServiceRecord,
+    events: readonly schemas.LogRecord[],
+    secrets: readonly SealedSecret[] = [],
+  ): Promise<void> {
+    this.wroteService(record.id);
+    await this.serviceWrites.write(record, events, secrets);
+  }
+  private wroteService(id: string): void {
+    this.views?.delete(id);
+    this.serviceWriteCount++;
   }
   /** Removes the service, its event log and its secrets for good. */
   async purgeService(id: string): Promise<void> {
-    this.views?.delete(id);
-    this.serviceWrites++;
+    this.wroteService(id);
     await this.transaction(async () => {
       await this.db.run(SQL.deleteService, [id]);
       await this.eventLog.deleteAll(id);
