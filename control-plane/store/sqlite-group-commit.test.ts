@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteDb } from "./sqlite-db";
+import { openSqlite } from "./sqlite-open";
 
 describe("SQLite group commit", () => {
   const dirs: string[] = [];
@@ -20,13 +21,13 @@ describe("SQLite group commit", () => {
   function open() {
     const dir = mkdtempSync(join(tmpdir(), "landform-group-"));
     dirs.push(dir);
-    const raw = new Database(join(dir, "db.sqlite"));
+    const raw = openSqlite(join(dir, "db.sqlite"));
     raw.pragma("journal_mode = WAL");
     dbs.push(raw);
     const db = new SqliteDb(raw);
     raw.exec("CREATE TABLE t (v TEXT PRIMARY KEY)");
     // A second connection sees only what was committed.
-    const other = new Database(join(dir, "db.sqlite"), { readonly: true });
+    const other = openSqlite(join(dir, "db.sqlite"), { readonly: true });
     dbs.push(other);
     const committed = () =>
       (other.prepare("SELECT v FROM t ORDER BY v").all() as { v: string }[]).map((r) => r.v);
