@@ -95,7 +95,9 @@ afterAll(async () => {
 /** A cluster: one database, one external backend, `count` replicas, the provider registered. */
 async function cluster(count: number) {
   const url = await server.createDatabase();
-  const backend = new ExternalBackend(BACKEND_KEY);
+  // Operations that take a while, so every kill -9 finds services in flight (leased) to take over:
+  // the create step converges in place (decision 017), and 10 ms operations were often all done.
+  const backend = new ExternalBackend(BACKEND_KEY, 300);
   await backend.start();
   const replicas: ServedControlPlane[] = [];
   for (let i = 0; i < count; i++) {
