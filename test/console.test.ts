@@ -236,7 +236,11 @@ describe("the web console", () => {
 
   it("lists backups and backs up now into the S3 store", async () => {
     await page.getByRole("tab", { name: "Backups" }).click();
-    expect(await page.locator(".panel").textContent()).toContain("Every 24 h, kept 7 days.");
+    // The tab renders after the click resolves: wait for its panel, not the one it replaces.
+    await expect
+      .poll(() => page.locator(".panel").textContent(), { timeout: 10_000 })
+      .toContain("Every 24 h, kept 7 days.");
+    await page.getByRole("button", { name: "Back up now" }).waitFor();
     const rows = page.locator("table.backups tbody tr");
     const before = await rows.count();
     await page.getByRole("button", { name: "Back up now" }).click();
