@@ -1,9 +1,11 @@
 /**
  * `terraform apply` of N managed services (landform's provider, mutual TLS,
- * against `landform serve` with zero backend latency) beside `terraform
- * apply` of N `terraform_data` resources (Terraform's built-in no-op), in
- * alternating rounds, so the ratio shows what the provider adds: plugin
- * start-up per phase, the API calls and the waits. Destroy is timed too.
+ * against `landform serve` with zero backend latency and simulated engines:
+ * this measures the provider and Terraform; bench/engines.ts measures the
+ * engines) beside `terraform apply` of N `terraform_data` resources
+ * (Terraform's built-in no-op), in alternating rounds, so the ratio shows
+ * what the provider adds: plugin start-up per phase, the API calls and the
+ * waits. Destroy is timed too.
  *
  * The control plane's own share is reported too: from the first service's
  * creation request to the last one's ServiceSynchronized event. No provider
@@ -16,7 +18,7 @@
  * Run: npm run build && node dist/bench/terraform-apply.js [--count 50] [--rounds 3] [--baseline DIR]
  * Needs terraform on PATH (or `landform tools`).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -26,6 +28,7 @@ import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
 import { CodesphereClient } from "../sdk";
 import { controlPlaneWindow } from "./support/control-plane-window";
+import { median, ROOT, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -36,42 +39,7 @@ const { values } = parseArgs({
 });
 const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
-const ROOT = path.resolve(__dirname, "..", "..");
 const TOKEN = "bench-token";
-
-function startControlPlane(dataDir: string): Promise<{ proc: ChildProcess; apiUrl: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, "dist", "cli", "main.js"),
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        dataDir,
-        "--token",
-        `${TOKEN}=1`,
-        "--operation-delay-ms",
-        "0",
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let buffer = "";
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split("\n")) {
-        try {
-          const rec = JSON.parse(line) as { msg?: string; apiUrl?: string };
-          if (rec.msg === "ready" && rec.apiUrl) resolve({ proc, apiUrl: rec.apiUrl });
-        } catch {
-          // not a JSON line yet
-        }
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`landform serve exited with ${code}`)));
-  });
-}
 
 function servicesConfig(apiUrl: string, round: string): string {
   return `terraform {
@@ -110,11 +78,6 @@ function terraform(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: strin
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 async function main(): Promise<void> {
   const bin = findOnPath("terraform", process.env);
   if (!bin)
@@ -132,7 +95,7 @@ async function main(): Promise<void> {
     TF_CLI_CONFIG_FILE: ensureTerraformMirror({ cacheRoot: path.join(work, `tools-${label}`), packageDir })
       .configFile,
   });
-  const cp = await startControlPlane(path.join(work, "data"));
+  const cp = await startServe(TOKEN, 0);
   // Each kind: its folder, its environment (which provider build), its configuration per round.
   const kinds: {
     label: string;
@@ -216,7 +179,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await api.close();
-    cp.proc.kill("SIGTERM");
+    await cp.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

@@ -122,7 +122,7 @@ export function ensureTerraformMirror(options: {
       fs.rmSync(path.join(packageFolder, name), { recursive: true });
   }
   const launcher = path.join(packageFolder, `terraform-provider-${PROVIDER_TYPE}`);
-  const entry = path.join(options.packageDir, "dist", "provider", "terraform", "main.js");
+  const entry = path.join(options.packageDir, "dist", "provider", "terraform", "bundle", "main.js");
   writeIfChanged(launcher, launcherScript(options.node ?? process.execPath, entry), 0o755);
   const configFile = path.join(root, "terraform.rc");
   writeIfChanged(configFile, cliConfig(mirrorDir), 0o644);

@@ -71,9 +71,16 @@ export async function servePlugin(
   const routes = new Map<string, UnaryMethod>();
   const route = (name: string, m: Method, handler: Handler) =>
     routes.set(m.path, async (bytes) => {
+      const started = performance.now();
       try {
         const response = await handler(codec.decode(m.request, bytes));
-        return codec.encode(m.response, response);
+        const encoded = codec.encode(m.response, response);
+        // Under TF_LOG=trace: where a run's time goes, call by call.
+        log("trace", `${name} served`, {
+          rpc: name,
+          duration_ms: Math.round((performance.now() - started) * 10) / 10,
+        });
+        return encoded;
       } catch (error) {
         log("error", `${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
         throw error;
