@@ -220,11 +220,12 @@ export class ManagedServiceLifecycle {
       throw error;
     }
     const started = Date.now();
-    await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs) =>
+    await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs, initialDelayMs) =>
       waitForDeleted(this.client, id, {
         timeoutMs,
         minDelayMs: MIN_POLL_MS,
         maxDelayMs,
+        initialDelayMs,
         ...(options.signal ? { signal: options.signal } : {}),
         ...this.pollHook(),
       }),
@@ -251,18 +252,23 @@ export class ManagedServiceLifecycle {
     return services.find((s) => s.name === name && !s.status.state.startsWith("delet"));
   }
 
-  /** Waits until `target` holds, within the absolute `deadline` (ms since epoch). */
+  /**
+   * Waits until `target` holds, within the absolute `deadline` (ms since
+   * epoch). Meant for right after a request that changed the service: the
+   * first poll comes after the shortest pause, not at once.
+   */
   async waitFor(
     id: string,
     target: WaitTarget,
     deadline: number,
     signal?: AbortSignal,
   ): Promise<schemas.ManagedService> {
-    return this.poll(deadline, (maxDelayMs, timeoutMs) =>
+    return this.poll(deadline, (maxDelayMs, timeoutMs, initialDelayMs) =>
       waitForState(this.client, id, target, {
         timeoutMs,
         minDelayMs: MIN_POLL_MS,
         maxDelayMs,
+        initialDelayMs,
         ...(signal ? { signal } : {}),
         ...this.pollHook(),
       }),
@@ -277,20 +283,23 @@ export class ManagedServiceLifecycle {
    */
   private async poll<T>(
     deadline: number,
-    wait: (maxDelayMs: number, timeoutMs: number) => Promise<T>,
+    wait: (maxDelayMs: number, timeoutMs: number, initialDelayMs: number) => Promise<T>,
   ): Promise<T> {
     const started = Date.now();
+    // Every wait here follows a request that has just answered with the service's state.
+    let initialDelayMs = MIN_POLL_MS;
     for (;;) {
       const elapsed = Date.now() - started;
       const maxDelayMs = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, Math.round(elapsed / LAG_DIVISOR)));
       const remaining = deadline - Date.now();
       const phaseMs = Math.max(1000, maxDelayMs * LAG_DIVISOR);
-      if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining));
+      if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining), initialDelayMs);
       try {
-        return await wait(maxDelayMs, phaseMs);
+        return await wait(maxDelayMs, phaseMs, initialDelayMs);
       } catch (error) {
         if (!(error instanceof WaitTimeoutError)) throw error;
       }
+      initialDelayMs = 0;
     }
   }
 
