@@ -17,9 +17,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureTerraformMirror } from "../cli/terraform-mirror";
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from "../provider/terraform/plugin";
 import { createTlsIdentity } from "../provider/terraform/tls";
+import { checkoutMirror } from "./support/checkout-mirror";
 import { median, ROOT } from "./support/processes";
 
 const { values } = parseArgs({
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       { label: "node (floor)", command: process.execPath, args: [floor] },
     ];
     const launcher = (dir: string, label: string) => {
-      const mirror = ensureTerraformMirror({ cacheRoot: path.join(work, label), packageDir: dir });
+      const mirror = checkoutMirror(dir, path.join(work, label));
       subjects.push({ label, command: mirror.launcher, args: [] });
     };
     if (values.baseline) launcher(path.resolve(values.baseline), "plugin (baseline)");

@@ -23,10 +23,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { ensureTerraformMirror } from "../cli/terraform-mirror";
 import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
 import { CodesphereClient } from "../sdk";
+import { checkoutMirror } from "./support/checkout-mirror";
 import { controlPlaneWindow } from "./support/control-plane-window";
 import { median, ROOT, startServe } from "./support/processes";
 
@@ -90,19 +90,10 @@ async function main(): Promise<void> {
     CS_TOKEN: TOKEN,
   };
   delete baseEnv.TF_DISABLE_PLUGIN_TLS;
-  // Each checkout writes its own launcher: where the plugin's entry lives is the checkout's business.
-  const envFor = (packageDir: string, label: string): NodeJS.ProcessEnv => {
-    const mirror = require(path.join(packageDir, "dist", "cli", "terraform-mirror.js")) as {
-      ensureTerraformMirror: typeof ensureTerraformMirror;
-    };
-    return {
-      ...baseEnv,
-      TF_CLI_CONFIG_FILE: mirror.ensureTerraformMirror({
-        cacheRoot: path.join(work, `tools-${label}`),
-        packageDir,
-      }).configFile,
-    };
-  };
+  const envFor = (packageDir: string, label: string): NodeJS.ProcessEnv => ({
+    ...baseEnv,
+    TF_CLI_CONFIG_FILE: checkoutMirror(packageDir, path.join(work, `tools-${label}`)).configFile,
+  });
   const cp = await startServe(TOKEN, 0);
   // Each kind: its folder, its environment (which provider build), its configuration per round.
   const kinds: {
