@@ -86,33 +86,6 @@ describe("waitForState", () => {
     expect(lag).toBeLessThan(150);
   });
 
-  it("waits initialDelayMs before the first poll, and still polls at once without it", async () => {
-    const seenAt: number[] = [];
-    const { client } = await setup(() => {
-      seenAt.push(Date.now());
-      return answer(synchronized);
-    });
-
-    let started = Date.now();
-    await waitForState(client, SERVICE_ID, "synchronized", { initialDelayMs: 120 });
-    expect(seenAt).toHaveLength(1);
-    expect(seenAt[0]! - started).toBeGreaterThanOrEqual(115);
-
-    started = Date.now();
-    await waitForState(client, SERVICE_ID, "synchronized");
-    expect(seenAt).toHaveLength(2);
-    expect(seenAt[1]! - started).toBeLessThan(115);
-  });
-
-  it("gives up at the deadline while still in the initial delay", async () => {
-    const { server, client } = await setup(() => answer(synchronized));
-
-    await expect(
-      waitForState(client, SERVICE_ID, "synchronized", { timeoutMs: 50, initialDelayMs: 5_000 }),
-    ).rejects.toBeInstanceOf(WaitTimeoutError);
-    expect(server.requests).toHaveLength(0);
-  });
-
   it("backs off from tens of milliseconds towards the maximum delay", async () => {
     const { server, client } = await setup(() => answer(creating));
 

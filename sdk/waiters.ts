@@ -42,12 +42,6 @@ export interface WaitOptions {
   minDelayMs?: number;
   /** Longest pause between polls. Default 2000 ms. */
   maxDelayMs?: number;
-  /**
-   * Pause before the first poll. Default 0. Right after a create, update or
-   * delete answered with the service's state, a poll at once only sees that
-   * state again: this spares the request.
-   */
-  initialDelayMs?: number;
   /** Called after every poll. */
   onPoll?: (poll: PollInfo) => void;
 }
@@ -162,16 +156,6 @@ async function poll(
     );
 
   try {
-    const initialDelayMs = options.initialDelayMs ?? 0;
-    if (initialDelayMs > 0) {
-      try {
-        await sleep(initialDelayMs, controller.signal);
-      } catch (error) {
-        if (signal?.aborted) throw new AbortError(signal.reason);
-        if (deadlinePassed) throw timeout();
-        throw error;
-      }
-    }
     let delay = minDelayMs;
     for (let attempt = 1; ; attempt++) {
       let service: ManagedService | undefined;

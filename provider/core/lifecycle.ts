@@ -220,12 +220,11 @@ export class ManagedServiceLifecycle {
       throw error;
     }
     const started = Date.now();
-    await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs, initialDelayMs) =>
+    await this.poll(started + deadlineMs, (maxDelayMs, timeoutMs) =>
       waitForDeleted(this.client, id, {
         timeoutMs,
         minDelayMs: MIN_POLL_MS,
         maxDelayMs,
-        initialDelayMs,
         ...(options.signal ? { signal: options.signal } : {}),
         ...this.pollHook(),
       }),
@@ -252,23 +251,18 @@ export class ManagedServiceLifecycle {
     return services.find((s) => s.name === name && !s.status.state.startsWith("delet"));
   }
 
-  /**
-   * Waits until `target` holds, within the absolute `deadline` (ms since
-   * epoch). Meant for right after a request that changed the service: the
-   * first poll comes after the shortest pause, not at once.
-   */
+  /** Waits until `target` holds, within the absolute `deadline` (ms since epoch). */
   async waitFor(
     id: string,
     target: WaitTarget,
     deadline: number,
     signal?: AbortSignal,
   ): Promise<schemas.ManagedService> {
-    return this.poll(deadline, (maxDelayMs, timeoutMs, initialDelayMs) =>
+    return this.poll(deadline, (maxDelayMs, timeoutMs) =>
       waitForState(this.client, id, target, {
         timeoutMs,
         minDelayMs: MIN_POLL_MS,
         maxDelayMs,
-        initialDelayMs,
         ...(signal ? { signal } : {}),
         ...this.pollHook(),
       }),
@@ -283,23 +277,20 @@ export class ManagedServiceLifecycle {
    */
   private async poll<T>(
     deadline: number,
-    wait: (maxDelayMs: number, timeoutMs: number, initialDelayMs: number) => Promise<T>,
+    wait: (maxDelayMs: number, timeoutMs: number) => Promise<T>,
   ): Promise<T> {
     const started = Date.now();
-    // Every wait here follows a request that has just answered with the service's state.
-    let initialDelayMs = MIN_POLL_MS;
     for (;;) {
       const elapsed = Date.now() - started;
       const maxDelayMs = Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, Math.round(elapsed / LAG_DIVISOR)));
       const remaining = deadline - Date.now();
       const phaseMs = Math.max(1000, maxDelayMs * LAG_DIVISOR);
-      if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining), initialDelayMs);
+      if (remaining <= phaseMs) return wait(maxDelayMs, Math.max(1, remaining));
       try {
-        return await wait(maxDelayMs, phaseMs, initialDelayMs);
+        return await wait(maxDelayMs, phaseMs);
       } catch (error) {
         if (!(error instanceof WaitTimeoutError)) throw error;
       }
-      initialDelayMs = 0;
     }
   }
 
