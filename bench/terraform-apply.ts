@@ -5,7 +5,10 @@
  * engines) beside `terraform apply` of N `terraform_data` resources
  * (Terraform's built-in no-op), in alternating rounds, so the ratio shows
  * what the provider adds: plugin start-up per phase, the API calls and the
- * waits. Destroy is timed too.
+ * waits. Destroy is timed too. A third kind, `codesphere_noop` from a
+ * no-op plugin built on the same runtime (bench/support/noop-plugin.ts),
+ * separates what Terraform's plugin process per phase costs any Node.js
+ * plugin from what the API work adds.
  *
  * The control plane's own share is reported too: from the first service's
  * creation request to the last one's ServiceSynchronized event. No provider
@@ -28,6 +31,7 @@ import { PROVIDER_SOURCE } from "../provider/terraform/address";
 import { CodesphereClient } from "../sdk";
 import { checkoutMirror } from "./support/checkout-mirror";
 import { controlPlaneWindow } from "./support/control-plane-window";
+import { NOOP_SOURCE, noopPluginMirror } from "./support/noop-mirror";
 import { median, ROOT, startServe } from "./support/processes";
 
 const { values } = parseArgs({
@@ -66,6 +70,24 @@ function dataConfig(): string {
   return `resource "terraform_data" "svc" {
   count = ${COUNT}
   input = { name = "bench-\${count.index}", provider = "redis", plan = 0 }
+}
+`;
+}
+
+function noopConfig(): string {
+  return `terraform {
+  required_providers {
+    codesphere = { source = "${NOOP_SOURCE}" }
+  }
+}
+# Configured as the real provider is; the no-op resource never calls the API.
+provider "codesphere" {
+  api_url = "http://127.0.0.1:9/api"
+  team_id = 1
+}
+resource "codesphere_noop" "svc" {
+  count = ${COUNT}
+  name  = "bench-\${count.index}"
 }
 `;
 }
@@ -118,6 +140,12 @@ async function main(): Promise<void> {
       prefix: (round) => `bench-${round}-`,
     },
   ];
+  kinds.push({
+    label: "no-op Node.js plugin",
+    dir: path.join(work, "noop-plugin-resources"),
+    env: { ...baseEnv, TF_CLI_CONFIG_FILE: await noopPluginMirror(work) },
+    config: () => noopConfig(),
+  });
   if (values.baseline) {
     kinds.push({
       label: "services (baseline)",
