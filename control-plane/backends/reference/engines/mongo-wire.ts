@@ -6,7 +6,8 @@
  * log in, insert and find with it.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import net from "node:net";
+import type net from "node:net";
+import { connectWithin, DEFAULT_CONNECT_TIMEOUT_MS, RequestReply } from "./request-reply";
 
 export type Bson = { [key: string]: BsonValue };
 export type BsonValue = string | number | boolean | null | Buffer | BsonValue[] | Bson | { $oid: string };
@@ -113,7 +114,6 @@ function decodeDocument(buf: Buffer, start: number, asArray = false): Bson | Bso
 
 /** Long enough for any command the backend sends (user management, hello). */
 const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export interface WireTimeouts {
   /** How long the connection may take to open. */
@@ -122,49 +122,17 @@ export interface WireTimeouts {
   replyMs?: number;
 }
 
-/**
- * One connection speaking OP_MSG, one command at a time. Every wait has an
- * end: the port of a paused service may have been taken by another program
- * meanwhile (one that accepts and never answers), and a start must fail then,
- * not wait forever. A connection that failed or timed out stays failed.
- */
-export class MongoWire {
-  private buffered = Buffer.alloc(0);
-  private waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
+/** One connection speaking OP_MSG, one command at a time, every wait bounded (./request-reply.ts). */
+export class MongoWire extends RequestReply<Buffer> {
   private nextId = 1;
 
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly peer: string,
-    private readonly replyTimeoutMs: number,
-  ) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-    socket.on("error", (err) => this.fail(err));
-    socket.on("close", () => this.fail(new Error(`connection to ${peer} closed`)));
+  private constructor(socket: net.Socket, peer: string, replyTimeoutMs: number) {
+    super(socket, peer, replyTimeoutMs, "the MongoDB wire protocol");
   }
 
-  static connect(port: number, host = "127.0.0.1", timeouts: WireTimeouts = {}): Promise<MongoWire> {
-    const connectMs = timeouts.connectMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    const replyMs = timeouts.replyMs ?? DEFAULT_REPLY_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`no connection to ${host}:${port} within ${connectMs} ms`));
-      }, connectMs);
-      socket.once("error", (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        resolve(new MongoWire(socket, `${host}:${port}`, replyMs));
-      });
-    });
+  static async connect(port: number, host = "127.0.0.1", timeouts: WireTimeouts = {}): Promise<MongoWire> {
+    const socket = await connectWithin(port, host, timeouts.connectMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    return new MongoWire(socket, `${host}:${port}`, timeouts.replyMs ?? DEFAULT_REPLY_TIMEOUT_MS);
   }
 
   /** Runs one command against `db`; resolves with the reply document (ok: 0 replies too). */
@@ -177,42 +145,11 @@ export class MongoWire {
     header.writeInt32LE(2013, 12); // OP_MSG
     header.writeUInt32LE(0, 16); // flags
     header[20] = 0; // section kind 0: the body
-    const reply = await this.roundTrip(Buffer.concat([header, body]));
+    const reply = await this.request(Buffer.concat([header, body]));
     if (reply.length < 21 || reply.readInt32LE(12) !== 2013 || reply[20] !== 0) {
       throw new Error(`${this.peer} does not answer in OP_MSG`);
     }
     return decodeDocument(reply, 21) as Bson;
-  }
-
-  private roundTrip(message: Buffer): Promise<Buffer> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.waiting) return Promise.reject(new Error("one command at a time"));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new Error(`no reply from ${this.peer} within ${this.replyTimeoutMs} ms`)),
-        this.replyTimeoutMs,
-      );
-      this.waiting = {
-        resolve: (b) => {
-          clearTimeout(timer);
-          resolve(b);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.socket.write(message, (err) => err && this.fail(err));
-      this.deliver();
-    });
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.socket.destroy();
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.reject(error);
   }
 
   /** SCRAM-SHA-256 login; rejects with the server's message when refused. */
@@ -258,23 +195,12 @@ export class MongoWire {
     }
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private deliver(): void {
-    if (!this.waiting || this.buffered.length < 4) return;
-    const len = this.buffered.readInt32LE(0);
-    // A message is at least its 16-byte header; anything else is not this protocol.
-    if (len < 16) {
-      this.fail(new Error(`${this.peer} does not speak the MongoDB wire protocol`));
-      return;
-    }
-    if (this.buffered.length < len) return;
-    const msg = this.buffered.subarray(0, len);
-    this.buffered = this.buffered.subarray(len);
-    const w = this.waiting;
-    this.waiting = undefined;
-    w.resolve(Buffer.from(msg));
+  protected parse(buffer: Buffer): { value: Buffer; end: number } | undefined {
+    if (buffer.length < 4) return undefined;
+    const len = buffer.readInt32LE(0);
+    // A message is at least its 16-byte header.
+    if (len < 16) throw new Error(`a message of ${len} bytes`);
+    if (buffer.length < len) return undefined;
+    return { value: Buffer.from(buffer.subarray(0, len)), end: len };
   }
 }
