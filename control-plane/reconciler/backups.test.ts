@@ -32,6 +32,8 @@ class ContractBackend {
   onPut: (id: string) => void | Promise<void> = () => {};
   /** A backup that fails when asked for its status. */
   failing = new Set<string>();
+  /** A backup whose store settings the backend cannot read: PUT and DELETE answer 400. */
+  refusing = new Set<string>();
   private server!: http.Server;
   url = "";
 
@@ -63,6 +65,10 @@ class ContractBackend {
     const backup = /^\/backups\/([^/]+)(\/status)?$/.exec(path);
     if (backup) {
       const id = decodeURIComponent(backup[1]!);
+      if (this.refusing.has(id) && req.method !== "POST") {
+        if (req.method === "DELETE") this.deletes.push(id);
+        return send(400, { error: "config.destinationPath: must be s3://BUCKET" });
+      }
       if (req.method === "PUT") {
         this.puts.push(id);
         await this.onPut(id);
@@ -221,6 +227,28 @@ describe("reconciler backups", () => {
     expect(abandoned).toHaveLength(1);
     expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: the disk is full)`);
     expect(abandoned[0]!.event.severityNumber).toBe(13);
+  });
+
+  it("counts a refused start as a failure and gives the backup up, though the backend cannot delete it", async () => {
+    const { store, backend, reconciler, record, advance } = await setup();
+    const id = "22222222-2222-4222-8222-222222222222";
+    const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
+    r.backups = { enabled: true, config: {} };
+    await store.putService(r);
+    backend.refusing.add(id);
+    await reconciler.start();
+    await until(
+      "the refused backup to be given up",
+      async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
+      () => advance(5_000),
+    );
+    // The DELETE's 400 means nothing was ever written with those settings: the entry goes anyway.
+    expect(backend.deletes).toEqual([id]);
+    const abandoned = (await store.events("svc", 0, 500)).filter(
+      (e) => e.event.eventName === "BackupAbandoned",
+    );
+    expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: `);
+    expect(abandoned[0]!.event.body).toContain("config.destinationPath: must be s3://BUCKET");
   });
 
   it("bounds waiting backups: the oldest beyond the cap and any too old are dropped", async () => {
