@@ -206,50 +206,39 @@ describe("reconciler backups", () => {
     expect(names.filter((n) => n === "BackupConfirmed")).toHaveLength(1);
   });
 
-  it(`gives up a backup after ${MAX_FAILURES} failures, deleting what the backend may hold`, async () => {
-    const { store, backend, reconciler, record, advance } = await setup();
-    const id = "11111111-1111-4111-8111-111111111111";
-    const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
-    r.backups = { enabled: true, config: {} }; // no schedule: only the requested backup
-    await store.putService(r);
-    backend.failing.add(id);
-    await reconciler.start();
-    await until(
-      "the failing backup to be given up",
-      async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
-      () => advance(5_000),
-    );
-    expect(backend.deletes).toContain(id);
-    expect(backend.objects.has(id)).toBe(false);
-    const abandoned = (await store.events("svc", 0, 500)).filter(
-      (e) => e.event.eventName === "BackupAbandoned",
-    );
-    expect(abandoned).toHaveLength(1);
-    expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: the disk is full)`);
-    expect(abandoned[0]!.event.severityNumber).toBe(13);
-  });
-
-  it("counts a refused start as a failure and gives the backup up, though the backend cannot delete it", async () => {
-    const { store, backend, reconciler, record, advance } = await setup();
-    const id = "22222222-2222-4222-8222-222222222222";
-    const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
-    r.backups = { enabled: true, config: {} };
-    await store.putService(r);
-    backend.refusing.add(id);
-    await reconciler.start();
-    await until(
-      "the refused backup to be given up",
-      async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
-      () => advance(5_000),
-    );
-    // The DELETE's 400 means nothing was ever written with those settings: the entry goes anyway.
-    expect(backend.deletes).toEqual([id]);
-    const abandoned = (await store.events("svc", 0, 500)).filter(
-      (e) => e.event.eventName === "BackupAbandoned",
-    );
-    expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: `);
-    expect(abandoned[0]!.event.body).toContain("config.destinationPath: must be s3://BUCKET");
-  });
+  it.each([
+    ["its upload fails", "failing", "the disk is full"],
+    // The DELETE's 400 then says nothing was ever written with those settings: the entry goes anyway.
+    [
+      "the backend refuses to start it",
+      "refusing",
+      "backend answered 400 to PUT: config.destinationPath: must be s3://BUCKET",
+    ],
+  ] as const)(
+    `gives up a backup after ${MAX_FAILURES} failures when %s, deleting what the backend may hold`,
+    async (_why, mode, last) => {
+      const { store, backend, reconciler, record, advance } = await setup();
+      const id = "11111111-1111-4111-8111-111111111111";
+      const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
+      r.backups = { enabled: true, config: {} }; // no schedule: only the requested backup
+      await store.putService(r);
+      backend[mode].add(id);
+      await reconciler.start();
+      await until(
+        "the failing backup to be given up",
+        async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
+        () => advance(5_000),
+      );
+      expect(backend.deletes).toContain(id);
+      expect(backend.objects.has(id)).toBe(false);
+      const abandoned = (await store.events("svc", 0, 500)).filter(
+        (e) => e.event.eventName === "BackupAbandoned",
+      );
+      expect(abandoned).toHaveLength(1);
+      expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: ${last})`);
+      expect(abandoned[0]!.event.severityNumber).toBe(13);
+    },
+  );
 
   it("bounds waiting backups: the oldest beyond the cap and any too old are dropped", async () => {
     const { store, backend, reconciler, record, now } = await setup();
