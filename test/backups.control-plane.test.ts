@@ -235,6 +235,103 @@ describe("deletion with backups enabled", () => {
   }, 180_000);
 });
 
+describe("a backup store that cannot hold the final backup", () => {
+  /** The problem a refused call carries. */
+  async function refusal(call: Promise<unknown>): Promise<{ status?: number; detail?: string }> {
+    const error = (await call.then(
+      () => ({}),
+      (e: unknown) => e,
+    )) as { status?: number; detail?: string; traceId?: string; title?: string };
+    expect(error).toMatchObject({ status: expect.any(Number), title: expect.any(String) });
+    expect(error.traceId).toEqual(expect.any(String));
+    return error;
+  }
+
+  /** Moves the clock on past each retry's backoff until the service's events hold `name`. */
+  async function untilEvent(id: string, name: string): Promise<ManagedService> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const svc = await client.managedServices.get(id);
+      if ((svc.recentEvents ?? []).some((e) => e.eventName === name)) return svc;
+      if (Date.now() > deadline) throw new Error(`no ${name} event on ${id} within 90 s`);
+      await cp.advanceClock(61_000);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  it("refuses addresses that could never hold a backup, naming the field and the rule", async () => {
+    const good = withBackups("never-backed-up", "never");
+    const cases = [
+      [{ destinationPath: "s3:///never" }, /^backups\.config\.destinationPath: must be s3:\/\/BUCKET/],
+      [{ destinationPath: "s3://Not_A_Bucket/x" }, /^backups\.config\.destinationPath: .*valid bucket name/],
+      [
+        { endpointUrl: "http://someone:password@127.0.0.1:9000" },
+        /^backups\.config\.endpointUrl: must not carry credentials/,
+      ],
+    ] as const;
+    for (const [config, detail] of cases) {
+      const request = {
+        ...good,
+        backups: { ...good.backups, config: { ...good.backups.config, ...config } },
+      };
+      const problem = await refusal(client.managedServices.create(request));
+      expect(problem.status).toBe(400);
+      expect(problem.detail).toMatch(detail);
+    }
+    const live = await client.managedServices.create(good);
+    const patched = refusal(
+      client.managedServices.update(live.id, { backups: { config: { destinationPath: "s3://" } } }),
+    );
+    expect((await patched).detail).toMatch(/^backups\.config\.destinationPath: /);
+    await client.managedServices.delete(live.id);
+  });
+
+  it("a bucket that is not there: the delete waits, says how to mend it, and ends once the destination is corrected", async () => {
+    const request = withBackups("lost-bucket-db", "lost");
+    request.backups.config.destinationPath = "s3://no-such-bucket-here/lost";
+    const svc = await client.managedServices.create(request);
+    await waitForState(client, svc.id, "synchronized", { timeoutMs: 20_000 });
+    await client.managedServices.delete(svc.id);
+    const stuck = await untilEvent(svc.id, "FinalBackupFailed");
+    expect(stuck.status.state).toBe("deleting");
+    const failed = stuck.recentEvents!.find((e) => e.eventName === "FinalBackupFailed")!;
+    expect(failed.body).toMatch(
+      /failed 5 times .*bucket.*correct backups\.config or backups\.secrets with PATCH/,
+    );
+    expect((await cp.backend("GET", "/api/v1/postgresql")).body).toContain(svc.id);
+
+    // Only backups may change while the delete waits; anything else is a conflict that says so.
+    const renamed = await refusal(client.managedServices.update(svc.id, { name: "lost-bucket-db-2" }));
+    expect(renamed.status).toBe(409);
+    expect(renamed.detail).toMatch(/only backups can change while the delete waits for its final backup/);
+
+    await client.managedServices.update(svc.id, {
+      backups: { config: { destinationPath: `s3://${BUCKET}/mended` } },
+    });
+    const deleted = await waitForState(client, svc.id, "deleted", { timeoutMs: 30_000 });
+    const [final] = deleted.backups.entries;
+    expect(await objectKeys(`mended/1/${svc.id}/`)).toEqual([`mended/1/${svc.id}/${final!.id}.json`]);
+    expect((await cp.backend("GET", "/api/v1/postgresql")).body).not.toContain(svc.id);
+    // Deleted at the backend: nothing more changes.
+    const late = await refusal(client.managedServices.update(svc.id, { backups: { enabled: false } }));
+    expect(late.status).toBe(409);
+  }, 180_000);
+
+  it("refused credentials: switching backups off lets the delete go on without a final backup", async () => {
+    const request = withBackups("refused-db", "refused");
+    request.backups.secrets = { ...request.backups.secrets, secretKey: "not-the-secret-key" };
+    const svc = await client.managedServices.create(request);
+    await waitForState(client, svc.id, "synchronized", { timeoutMs: 20_000 });
+    await client.managedServices.delete(svc.id);
+    const stuck = await untilEvent(svc.id, "FinalBackupFailed");
+    expect(stuck.status.state).toBe("deleting");
+    await client.managedServices.update(svc.id, { backups: { enabled: false } });
+    expect(await waitForDeleted(client, svc.id, { timeoutMs: 30_000 })).toBeUndefined();
+    expect((await cp.backend("GET", "/api/v1/postgresql")).body).not.toContain(svc.id);
+    expect(await objectKeys(`refused/`)).toEqual([]);
+  }, 180_000);
+});
+
 describe("the whole run", () => {
   it("answered as the published document says and never showed a backup secret", async () => {
     expect(exchanges.map(contractViolation).filter(Boolean)).toEqual([]);

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import { propertiesOf } from "../../sdk/catalog";
 import type { Api, Provider, Session } from "./api";
+import { ErrorNote, FormActions } from "./form-parts";
 import { initialValues, isFixed, type RawValues, SchemaFields, typedValues } from "./schema-form";
 import { navigate, useAsync } from "./util";
 
@@ -258,12 +259,7 @@ function SetupFlow(props: { api: Api; session: Session; provider: Provider }) {
               )}
             </fieldset>
           )}
-          <div class="actions">
-            <a class="button secondary" href="#/catalog">
-              Cancel
-            </a>
-            <button type="submit">Next: secrets</button>
-          </div>
+          <FormActions back={{ label: "Cancel", href: "#/catalog" }} submit="Next: secrets" />
         </form>
       ) : (
         <form onSubmit={create}>
@@ -289,19 +285,12 @@ function SetupFlow(props: { api: Api; session: Session; provider: Provider }) {
               />
             )}
           </fieldset>
-          {error && (
-            <p role="alert" class="error">
-              {error}
-            </p>
-          )}
-          <div class="actions">
-            <button type="button" class="secondary" onClick={() => setStep(1)}>
-              Back
-            </button>
-            <button type="submit" disabled={busy}>
-              Create service
-            </button>
-          </div>
+          <ErrorNote error={error} />
+          <FormActions
+            back={{ label: "Back", onClick: () => setStep(1) }}
+            submit="Create service"
+            disabled={busy}
+          />
         </form>
       )}
     </section>

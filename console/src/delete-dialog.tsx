@@ -1,5 +1,6 @@
 /** Deletion, confirmed by typing the service's exact name (as on the platform's page). */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { ErrorNote, FormActions } from "./form-parts";
 
 export function DeleteDialog(props: { name: string; onCancel: () => void; onConfirm: () => Promise<void> }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -33,19 +34,13 @@ export function DeleteDialog(props: { name: string; onCancel: () => void; onConf
             onInput={(e) => setTyped(e.currentTarget.value)}
           />
         </div>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="button" class="secondary" onClick={props.onCancel}>
-            Cancel
-          </button>
-          <button type="submit" class="danger" disabled={typed !== props.name}>
-            Delete service
-          </button>
-        </div>
+        <ErrorNote error={error} />
+        <FormActions
+          back={{ label: "Cancel", onClick: props.onCancel }}
+          submit="Delete service"
+          danger
+          disabled={typed !== props.name}
+        />
       </form>
     </dialog>
   );

@@ -3,6 +3,7 @@ import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { propertiesOf } from "../../sdk/catalog";
 import type { Api, EventPage, ManagedService, Provider } from "./api";
+import { ErrorNote, FormActions } from "./form-parts";
 import { initialValues, type RawValues, ruleText, SchemaFields, typedValues } from "./schema-form";
 import { useAsync, when } from "./util";
 
@@ -87,17 +88,11 @@ export function ConfigurationTab(props: {
           <p class="muted">Fields that cannot change after creation are disabled.</p>
           <SchemaFields schema={schema} values={editing} onInput={setEditing} idPrefix="edit" mode="edit" />
         </fieldset>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
-        <div class="actions">
-          <button type="button" class="secondary" onClick={() => setEditing(undefined)}>
-            Cancel
-          </button>
-          <button type="submit">Save configuration</button>
-        </div>
+        <ErrorNote error={error} />
+        <FormActions
+          back={{ label: "Cancel", onClick: () => setEditing(undefined) }}
+          submit="Save configuration"
+        />
       </form>
     );
   }
@@ -156,11 +151,7 @@ export function BackupsTab(props: { api: Api; service: ManagedService; onChange:
           Back up now
         </button>
       )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       <table class="backups">
         <caption>{`${b.entries.length} backups`}</caption>
         <thead>

@@ -8,6 +8,7 @@
  */
 import { useMemo, useState } from "preact/hooks";
 import type { Api, ManagedService } from "./api";
+import { ErrorNote } from "./form-parts";
 import { keptUntil, StatusBadge, stateLabel } from "./status";
 import { useAsync, when } from "./util";
 
@@ -79,11 +80,7 @@ export function ServicesPage(props: { api: Api }) {
           <label for="show-deleted">Show recently deleted</label>
         </div>
       </div>
-      {list.error && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorNote error={list.error} />
       {!list.value ? (
         <p aria-busy="true">Loading services…</p>
       ) : (

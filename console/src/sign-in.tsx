@@ -1,6 +1,7 @@
 /** Sign-in with an API token (the same token every other client uses) and a team. */
 import { useState } from "preact/hooks";
 import type { Session } from "./api";
+import { ErrorNote } from "./form-parts";
 
 export function SignInPage(props: { onSignIn: (s: Session) => void; error?: string | undefined }) {
   const [token, setToken] = useState("");
@@ -40,11 +41,7 @@ export function SignInPage(props: { onSignIn: (s: Session) => void; error?: stri
             onInput={(e) => setTeam(e.currentTarget.value)}
           />
         </div>
-        {props.error && (
-          <p role="alert" class="error">
-            {props.error}
-          </p>
-        )}
+        <ErrorNote error={props.error} />
         <button type="submit">Sign in</button>
       </form>
     </main>

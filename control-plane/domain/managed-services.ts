@@ -13,6 +13,7 @@ import {
   type ServiceRecord,
   StaleRecordError,
 } from "../store/store";
+import { checkUpdateWhileDeleting, deletingBackupsChange, retargetWaitingBackups } from "./deleting-backups";
 import { recordEvent } from "./events";
 import { backupsFor, checkRecovery, merge } from "./request-checks";
 import { ServiceQueries } from "./service-queries";
@@ -134,7 +135,7 @@ export class ManagedServices extends ServiceQueries implements ManagedServicesSe
   ): Promise<schemas.ManagedService> {
     const { store, vault, catalog, now } = this.o;
     const current = await this.visible(caller, id);
-    if (current.deletedAt) throw conflict(`id: service ${id} is ${current.state} and can no longer change`);
+    if (current.deletedAt) checkUpdateWhileDeleting(current, body);
     // Only a provider the service's own team may use: not one another team of the caller registered.
     const provider = await catalog.forTeam(
       current.teamId,
@@ -207,11 +208,19 @@ export class ManagedServices extends ServiceQueries implements ManagedServicesSe
       next.backups = withSchedule(backups.settings, current.backups, now());
       if (backups.secrets && !same(backups.secrets, before))
         sealedBackupSecrets = vault.seal(backups.secrets, id);
+      if (sealedBackupSecrets || !same(next.backups.config, current.backups.config)) {
+        retargetWaitingBackups(next);
+      }
     }
 
     const backendChange = changed.length > 0;
     if (!backendChange && same(next, current) && !sealedBackupSecrets) return viewOf(current);
     const at = now();
+    if (current.deletedAt) {
+      // The delete waits for its final backup: look again at once, with the new settings.
+      next.failures = 0;
+      next.nextAttemptAt = at;
+    }
     if (backendChange) {
       next.generation += 1;
       next.failures = 0;
@@ -227,7 +236,11 @@ export class ManagedServices extends ServiceQueries implements ManagedServicesSe
           next,
           at,
           "ServiceUpdateRequested",
-          backendChange ? `update of ${changed.join(", ")} requested` : "settings updated",
+          backendChange
+            ? `update of ${changed.join(", ")} requested`
+            : current.deletedAt
+              ? deletingBackupsChange(next)
+              : "settings updated",
           "info",
           { changed: changed.join(",") },
         );
@@ -236,7 +249,7 @@ export class ManagedServices extends ServiceQueries implements ManagedServicesSe
         if (sealedBackupSecrets) await store.putSealedSecret(id, "backups", sealedBackupSecrets);
       }),
     );
-    if (backendChange || !same(next.backups, current.backups)) this.wake(id);
+    if (backendChange || current.deletedAt || !same(next.backups, current.backups)) this.wake(id);
     return viewOf(next);
   }
 

@@ -4,6 +4,7 @@
  * the source of a recovery (a confirmed backup, or a point in time of a
  * service of the same team).
  */
+import { destinationProblems } from "../../sdk/backup-destination";
 import type * as schemas from "../../sdk/schemas";
 import type { BackupSettings, ServiceRecord, Store } from "../store/store";
 import { badRequest, type Caller } from "./types";
@@ -51,7 +52,19 @@ export function backupsFor(
   }
   checkAgainstSchema("backups.config", provider.backups.configSchema, settings.config);
   checkAgainstSchema("backups.secrets", provider.backups.secretsSchema, secrets);
+  checkDestination("backups.config", settings.config ?? {});
   return { settings, secrets };
+}
+
+/**
+ * A `format: uri` is all the core schema says of a backup store's address;
+ * its description asks for more ("Must use the s3:// scheme"). A store that
+ * cannot be addressed is refused here, not found out by a delete that waits
+ * for its final backup (sdk/backup-destination.ts).
+ */
+function checkDestination(field: string, config: schemas.Values): void {
+  const [problem] = destinationProblems(field, config);
+  if (problem) throw badRequest(problem);
 }
 
 export async function checkRecovery(
@@ -67,6 +80,7 @@ export async function checkRecovery(
   }
   checkAgainstSchema("recoverFrom.config", provider.backups.configSchema, structuredClone(from.config));
   checkAgainstSchema("recoverFrom.secrets", provider.backups.secretsSchema, structuredClone(from.secrets));
+  checkDestination("recoverFrom.config", from.config);
   if ("msId" in from) {
     if (!provider.capabilities.pointInTimeRecovery) {
       throw badRequest(

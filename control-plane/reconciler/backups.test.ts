@@ -32,6 +32,8 @@ class ContractBackend {
   onPut: (id: string) => void | Promise<void> = () => {};
   /** A backup that fails when asked for its status. */
   failing = new Set<string>();
+  /** A backup whose store settings the backend cannot read: PUT and DELETE answer 400. */
+  refusing = new Set<string>();
   private server!: http.Server;
   url = "";
 
@@ -63,6 +65,10 @@ class ContractBackend {
     const backup = /^\/backups\/([^/]+)(\/status)?$/.exec(path);
     if (backup) {
       const id = decodeURIComponent(backup[1]!);
+      if (this.refusing.has(id) && req.method !== "POST") {
+        if (req.method === "DELETE") this.deletes.push(id);
+        return send(400, { error: "config.destinationPath: must be s3://BUCKET" });
+      }
       if (req.method === "PUT") {
         this.puts.push(id);
         await this.onPut(id);
@@ -200,28 +206,39 @@ describe("reconciler backups", () => {
     expect(names.filter((n) => n === "BackupConfirmed")).toHaveLength(1);
   });
 
-  it(`gives up a backup after ${MAX_FAILURES} failures, deleting what the backend may hold`, async () => {
-    const { store, backend, reconciler, record, advance } = await setup();
-    const id = "11111111-1111-4111-8111-111111111111";
-    const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
-    r.backups = { enabled: true, config: {} }; // no schedule: only the requested backup
-    await store.putService(r);
-    backend.failing.add(id);
-    await reconciler.start();
-    await until(
-      "the failing backup to be given up",
-      async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
-      () => advance(5_000),
-    );
-    expect(backend.deletes).toContain(id);
-    expect(backend.objects.has(id)).toBe(false);
-    const abandoned = (await store.events("svc", 0, 500)).filter(
-      (e) => e.event.eventName === "BackupAbandoned",
-    );
-    expect(abandoned).toHaveLength(1);
-    expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: the disk is full)`);
-    expect(abandoned[0]!.event.severityNumber).toBe(13);
-  });
+  it.each([
+    ["its upload fails", "failing", "the disk is full"],
+    // The DELETE's 400 then says nothing was ever written with those settings: the entry goes anyway.
+    [
+      "the backend refuses to start it",
+      "refusing",
+      "backend answered 400 to PUT: config.destinationPath: must be s3://BUCKET",
+    ],
+  ] as const)(
+    `gives up a backup after ${MAX_FAILURES} failures when %s, deleting what the backend may hold`,
+    async (_why, mode, last) => {
+      const { store, backend, reconciler, record, advance } = await setup();
+      const id = "11111111-1111-4111-8111-111111111111";
+      const r = record("svc", [{ id, scheduledAt: new Date().toISOString(), reason: "manual" }]);
+      r.backups = { enabled: true, config: {} }; // no schedule: only the requested backup
+      await store.putService(r);
+      backend[mode].add(id);
+      await reconciler.start();
+      await until(
+        "the failing backup to be given up",
+        async () => !(await store.service("svc"))!.backupEntries.some((e) => e.id === id),
+        () => advance(5_000),
+      );
+      expect(backend.deletes).toContain(id);
+      expect(backend.objects.has(id)).toBe(false);
+      const abandoned = (await store.events("svc", 0, 500)).filter(
+        (e) => e.event.eventName === "BackupAbandoned",
+      );
+      expect(abandoned).toHaveLength(1);
+      expect(abandoned[0]!.event.body).toMatch(`failed ${MAX_FAILURES} times (last: ${last})`);
+      expect(abandoned[0]!.event.severityNumber).toBe(13);
+    },
+  );
 
   it("bounds waiting backups: the oldest beyond the cap and any too old are dropped", async () => {
     const { store, backend, reconciler, record, now } = await setup();

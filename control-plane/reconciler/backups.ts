@@ -15,7 +15,8 @@
  * BackupAbandoned event recorded) after MAX_FAILURES failed attempts, when
  * older than UNCONFIRMED_MAX_AGE_MS, or when more than MAX_UNCONFIRMED wait
  * (the oldest go first). The final backup before a delete is never abandoned:
- * the delete waits for it.
+ * the delete waits for it; after MAX_FAILURES failures in a row a
+ * FinalBackupFailed event says how to mend it (docs/decisions/018).
  */
 import { randomUUID } from "node:crypto";
 import { type BackendClient, BackendError } from "../backends/client";
@@ -110,6 +111,18 @@ export class BackupSteps {
       return await this.advance(r, client, final);
     } catch (error) {
       if (error instanceof StepSuperseded) throw error;
+      // Said once per run of failures: by now it is no passing hiccup, and only the user can mend it.
+      if (final.failures === MAX_FAILURES) {
+        this.c.event(
+          r,
+          "FinalBackupFailed",
+          `final backup ${final.id} failed ${final.failures} times (last: ${final.lastError ?? "unknown"}); ` +
+            "the service is not deleted until its final backup is stored: correct backups.config or " +
+            "backups.secrets with PATCH, or set backups.enabled to false to delete it without a final backup",
+          "error",
+          { backupId: final.id },
+        );
+      }
       throw new BackendError(
         error instanceof BackendError ? error.status : 502,
         `${(error as Error).message}; the service is not deleted until its final backup is stored`,
@@ -125,7 +138,14 @@ export class BackupSteps {
     if (!entry.initiatedAt) {
       // The entry is durable before the backend makes an object for it.
       if (!(await this.c.commit(r))) throw new StepSuperseded(`service ${r.id} changed during the step`);
-      await client.startBackup(entry.id, body);
+      try {
+        await client.startBackup(entry.id, body);
+      } catch (error) {
+        // A backend that refuses the backup counts against it; one that cannot be reached does not.
+        if (error instanceof BackendError && !error.unreachable)
+          await this.failedOnce(r, entry, error.message);
+        throw error;
+      }
       entry.initiatedAt = now;
       this.c.event(r, "BackupStarted", `${entry.reason} backup ${entry.id} started`, "info", {
         backupId: entry.id,
@@ -144,11 +164,15 @@ export class BackupSteps {
     if (status.error) {
       // Start it again on the next attempt, after the step's backoff.
       delete entry.initiatedAt;
-      entry.failures = (entry.failures ?? 0) + 1;
-      entry.lastError = await this.c.scrub(r, status.error);
+      await this.failedOnce(r, entry, status.error);
       throw new BackendError(502, `${entry.reason} backup ${entry.id} failed: ${status.error}`);
     }
     return true;
+  }
+
+  private async failedOnce(r: ServiceRecord, entry: BackupRecord, error: string): Promise<void> {
+    entry.failures = (entry.failures ?? 0) + 1;
+    entry.lastError = await this.c.scrub(r, error);
   }
 
   /** Drops unconfirmed backups that failed too often, waited too long, or exceed the cap. */
@@ -179,7 +203,8 @@ export class BackupSteps {
 
   private async deleteObject(r: ServiceRecord, client: BackendClient, entry: BackupRecord): Promise<void> {
     await client.deleteBackup(entry.id, await this.body(r, entry)).catch((error: unknown) => {
-      if (!(error instanceof BackendError && error.status === 404)) throw error;
+      // 404: nothing there; 400: settings the backend cannot even read, so nothing was written with them.
+      if (!(error instanceof BackendError && (error.status === 404 || error.status === 400))) throw error;
     });
   }
 

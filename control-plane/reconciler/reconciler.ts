@@ -4,19 +4,20 @@
  *
  * One step per wake: look at the backend, send what is missing (create, the
  * pending change, the delete), and either record convergence or come back
- * later: soon while a backend is working (25 ms doubling to 2 s), with
- * exponential backoff from 1 s to 60 s after a failure. A failing service
- * never holds up others: each has its own schedule in the queue. Converged
+ * later: soon while a backend is working, with backoff after a failure
+ * (backoff.ts). A failing service never holds up others: each has its own
+ * schedule in the queue. Secrets are opened and scrubbed through
+ * step-secrets.ts, step records written through step-records.ts. Converged
  * services leave the queue; the health watch (health-watch.ts) looks at them
  * in batches and wakes those whose backend reports a change.
  */
 import type * as schemas from "../../sdk/schemas";
 import { type BackendClient, BackendClients, BackendError } from "../backends/client";
-import { scrubBackendText, secretNeedles } from "../backends/scrub";
 import { PendingEvents, recordEvent } from "../domain/events";
 import type { Catalog } from "../domain/providers";
 import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
+import { failureDelay, pollDelay } from "./backoff";
 import { BackupSteps, StepSuperseded } from "./backups";
 import { HealthWatch } from "./health-watch";
 import { type Leases, LocalLeases } from "./leases";
@@ -25,6 +26,7 @@ import { converged, same, scrub } from "./observed";
 import { type Clock, WorkQueue } from "./queue";
 import { SharedWork } from "./shared-work";
 import { StepRecords } from "./step-records";
+import { StepSecrets } from "./step-secrets";
 
 export interface ReconcilerOptions {
   store: Store;
@@ -47,10 +49,6 @@ export interface ReconcilerOptions {
   healthCheckMs?: number;
 }
 
-const POLL_MIN_MS = 25;
-const POLL_MAX_MS = 2_000;
-const BACKOFF_MIN_MS = 1_000;
-const BACKOFF_MAX_MS = 60_000;
 const DAY_MS = 86_400_000;
 
 export class Reconciler {
@@ -65,15 +63,17 @@ export class Reconciler {
   private readonly records: StepRecords;
   private readonly observer = new ObserveBatcher();
   private readonly health: HealthWatch;
+  private readonly secrets: StepSecrets;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.random = o.random ?? Math.random;
+    this.secrets = new StepSecrets(o.store, o.vault);
     this.records = new StepRecords(o.store, () => this.queue, this.pendingEvents);
     this.backups = new BackupSteps({
       now: () => o.clock.now(),
       event: (r, name, body, severity, attributes) => this.event(r, name, body, severity, attributes),
-      secrets: (owner, kind) => this.secrets(owner, kind),
-      scrub: async (r, text) => scrubBackendText(text, await this.needles(r)),
+      secrets: (owner, kind) => this.secrets.open(owner, kind),
+      scrub: (r, text) => this.secrets.scrub(r, text),
       commit: (r) => this.records.commit(r),
     });
     // A step is often started by a request inside its transaction (wake): it must not run in it.
@@ -206,7 +206,7 @@ export class Reconciler {
           "warn",
         );
       }
-      const secrets = await this.secrets(r.id, "service");
+      const secrets = await this.secrets.open(r.id, "service");
       await client.create({
         id: r.id,
         teamId: r.teamId,
@@ -215,7 +215,7 @@ export class Reconciler {
         secrets,
         ...(r.pause ? { pause: true } : {}),
         ...(r.recoverFrom
-          ? { recoverFrom: { ...r.recoverFrom, secrets: await this.secrets(r.id, "recover") } }
+          ? { recoverFrom: { ...r.recoverFrom, secrets: await this.secrets.open(r.id, "recover") } }
           : {}),
       });
       r.backendCreated = true;
@@ -240,7 +240,7 @@ export class Reconciler {
         plan: { parameters: r.plan.parameters },
         config: r.config,
         pause: r.pause,
-        ...(secretsChanged ? { secrets: await this.secrets(r.id, "service") } : {}),
+        ...(secretsChanged ? { secrets: await this.secrets.open(r.id, "service") } : {}),
       });
       r.sentGeneration = r.generation;
       r.sentSecretsVersion = r.secretsVersion;
@@ -261,7 +261,7 @@ export class Reconciler {
     const target: schemas.ServiceState = r.pause ? "paused" : "synchronized";
     const details = scrub(
       observed.details ?? {},
-      Object.values(sent ?? (await this.secrets(r.id, "service"))),
+      Object.values(sent ?? (await this.secrets.open(r.id, "service"))),
     );
     const restarts = Number(details.restarts ?? 0);
     if (r.state === target && restarts > Number(r.details?.restarts ?? 0)) {
@@ -347,20 +347,18 @@ export class Reconciler {
     r.failures = 0;
     const n = this.polls.get(r.id) ?? 0;
     this.polls.set(r.id, n + 1);
-    const delay = Math.min(POLL_MIN_MS * 2 ** n, POLL_MAX_MS);
-    await this.records.save(r, this.o.clock.now() + delay);
+    await this.records.save(r, this.o.clock.now() + pollDelay(n));
   }
 
   private async failed(r: ServiceRecord, error: unknown, now: number, backendKey?: string): Promise<void> {
     // Error text carries what the backend said: it goes into an event only scrubbed and cut short.
-    const message = scrubBackendText(
+    const message = await this.secrets.scrub(
+      r,
       error instanceof Error ? error.message : String(error),
-      await this.needles(r, backendKey),
+      backendKey,
     );
     r.failures += 1;
-    const ceiling = Math.min(BACKOFF_MIN_MS * 2 ** (r.failures - 1), BACKOFF_MAX_MS);
-    // Equal jitter: at least half the step, so a burst of failures spreads out.
-    const delay = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+    const delay = failureDelay(r.failures, this.random);
     const unreachable = error instanceof BackendError && error.unreachable;
     if (unreachable && r.state !== "unknown") {
       r.resumeState = r.state;
@@ -388,19 +386,5 @@ export class Reconciler {
     attributes?: Record<string, string>,
   ): void {
     recordEvent(this.pendingEvents, r, this.o.clock.now(), name, body, severity, attributes);
-  }
-
-  /** Every secret of the service (and the backend key) in the forms a backend might echo them. */
-  private async needles(r: ServiceRecord, backendKey?: string): Promise<string[]> {
-    const kinds = ["service", "backups", "recover"] as const;
-    return secretNeedles(backendKey, ...(await Promise.all(kinds.map((kind) => this.secrets(r.id, kind)))));
-  }
-
-  private async secrets(
-    owner: string,
-    kind: "service" | "backups" | "recover",
-  ): Promise<Record<string, unknown>> {
-    const sealed = await this.o.store.sealedSecret(owner, kind);
-    return sealed ? this.o.vault.open<Record<string, unknown>>(sealed, owner) : {};
   }
 }

@@ -4,25 +4,12 @@
  * it or none of it, in order, with the event log's retention kept.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type * as schemas from "../../sdk/schemas";
-import { postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
+import { event, postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
 import { NameTakenError, StaleRecordError, type Store, type StoreOptions } from "./store";
 
 const T0 = Date.parse("2025-01-01T00:00:00Z");
 const DAY = 86_400_000;
 
-function event(name: string, at: number): schemas.LogRecord {
-  const timestamp = new Date(at).toISOString();
-  return {
-    eventName: name,
-    timestamp,
-    observedTimestamp: timestamp,
-    severityNumber: 9,
-    body: name,
-    resource: "managed-service/x",
-    attributes: {},
-  };
-}
 const names = async (store: Store, id: string) =>
   (await store.events(id, 0, 1_000)).map((e) => e.event.eventName);
 

@@ -9,23 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import { postgresKind, service } from "../../test/support/store-kinds";
+import { event, postgresKind, service } from "../../test/support/store-kinds";
 import { MIGRATIONS } from "./migrations";
 import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
-
-function event(name: string, at: number): schemas.LogRecord {
-  const timestamp = new Date(at).toISOString();
-  return {
-    eventName: name,
-    timestamp,
-    observedTimestamp: timestamp,
-    severityNumber: 9,
-    body: name,
-    resource: "managed-service/x",
-    attributes: {},
-  };
-}
 
 describe("store on PostgreSQL only: replicas share one database", () => {
   const kind = postgresKind();

@@ -6,22 +6,9 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import { postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
+import { event, postgresKind, type StoreKind, service, sqliteKind } from "../../test/support/store-kinds";
 import { viewOf } from "../domain/view";
 import { NameTakenError, type ServiceRecord, StaleRecordError, Store, type StoreOptions } from "./store";
-
-function event(name: string, at: number): schemas.LogRecord {
-  const timestamp = new Date(at).toISOString();
-  return {
-    eventName: name,
-    timestamp,
-    observedTimestamp: timestamp,
-    severityNumber: 9,
-    body: name,
-    resource: "managed-service/x",
-    attributes: {},
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

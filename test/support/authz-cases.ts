@@ -242,7 +242,7 @@ export function crossTeamCases(f: Fixtures): Record<string, () => Attempt[]> {
           recoverFrom: {
             msId: f.services[0],
             time: new Date().toISOString(),
-            config: { endpointUrl: "http://127.0.0.1:1", destinationPath: "s3://b/" },
+            config: { endpointUrl: "http://127.0.0.1:1", destinationPath: "s3://team-a-backups/" },
             secrets: { accessKey: "b-access", secretKey: "b-secret" },
           },
         },

@@ -79,3 +79,17 @@ export function service(id: string, name = id): ServiceRecord {
     recentEvents: [],
   };
 }
+
+/** An info event named `name` at `at` (ms), as the store keeps them. */
+export function event(name: string, at: number): schemas.LogRecord {
+  const timestamp = new Date(at).toISOString();
+  return {
+    eventName: name,
+    timestamp,
+    observedTimestamp: timestamp,
+    severityNumber: 9,
+    body: name,
+    resource: "managed-service/x",
+    attributes: {},
+  };
+}

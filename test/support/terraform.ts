@@ -7,12 +7,13 @@
  * runner that keeps output. A CLI that cannot be had fails the suite; it
  * never skips.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ensureTerraformMirror, type TerraformMirror } from "../../cli/terraform-mirror";
 import { ensureOpenTofu, findOnPath, terraformVersionUsable, toolsCacheRoot } from "../../cli/tools";
+import { run as runTool, type RunResult as ToolRunResult } from "../../cli/tools/process";
 import { ROOT } from "./serve";
 
 export { PROVIDER_SOURCE } from "../../cli/terraform-mirror";
@@ -150,39 +151,19 @@ export function workspace(
   };
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+export interface RunResult extends ToolRunResult {
   ms: number;
 }
 
-export function run(
+/** `landform tools`' way of running a command (cli/tools/process.ts), timed, with the suites' default limit. */
+export async function run(
   cmd: string,
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<RunResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    let stdout = "";
-    let stderr = "";
-    const child = spawn(cmd, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 240_000,
-    });
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d;
-    });
-    child.on("error", (err) =>
-      resolve({ code: null, stdout, stderr: `${stderr}${err}`, ms: Date.now() - started }),
-    );
-    child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
+  const r = await runTool(cmd, args, { ...options, timeoutMs: options.timeoutMs ?? 240_000 });
+  return { ...r, ms: Date.now() - started };
 }
 
 /** Runs and throws with the whole output when the exit code is not the expected one. */

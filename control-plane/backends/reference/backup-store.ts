@@ -25,6 +25,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { parseDestinationPath, parseEndpointUrl } from "../../../sdk/backup-destination";
 import type { Values } from "./lifecycle";
 
 export const DEFAULT_REGION = "us-east-1";
@@ -55,7 +56,6 @@ export class BackupStoreError extends Error {
   }
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Ids that become one segment of an object key. */
 const KEY_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
@@ -79,35 +79,19 @@ export function storeSettings(config: Values, secrets: Values): { problems: stri
   const endpointUrl = text(config.endpointUrl);
   if (!endpointUrl) problems.push("config.endpointUrl: is required");
   else {
-    let url: URL | undefined;
-    try {
-      url = new URL(endpointUrl);
-    } catch {
-      problems.push("config.endpointUrl: must be an http:// or https:// URL");
-    }
-    if (url) {
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        problems.push("config.endpointUrl: must be an http:// or https:// URL");
-      } else if (url.username || url.password) {
-        problems.push("config.endpointUrl: must not carry credentials");
-      } else {
-        endpoint = url.pathname === "/" ? url.origin : `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
-      }
-    }
+    const parsed = parseEndpointUrl(endpointUrl);
+    if ("problem" in parsed) problems.push(`config.endpointUrl: ${parsed.problem}`);
+    else endpoint = parsed.endpoint;
   }
 
   let bucket: string | undefined;
   let prefix = "";
   const destinationPath = text(config.destinationPath);
-  const m = destinationPath ? /^s3:\/\/([^/]+)(\/.*)?$/.exec(destinationPath) : null;
   if (!destinationPath) problems.push("config.destinationPath: is required");
-  else if (!m || !BUCKET.test(m[1]!)) {
-    problems.push(
-      "config.destinationPath: must be s3://BUCKET or s3://BUCKET/PREFIX with a valid bucket name",
-    );
-  } else {
-    bucket = m[1]!;
-    prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
+  else {
+    const parsed = parseDestinationPath(destinationPath);
+    if ("problem" in parsed) problems.push(`config.destinationPath: ${parsed.problem}`);
+    else ({ bucket, prefix } = parsed);
   }
 
   const region = config.region === undefined ? DEFAULT_REGION : text(config.region);

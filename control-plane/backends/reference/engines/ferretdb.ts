@@ -19,7 +19,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ferretdbPath } from "../../../../cli/tools";
@@ -168,7 +167,7 @@ export class FerretdbDriver implements Driver {
     for (;;) {
       if (exited()) throw new Error(`FerretDB exited while starting: ${tail(this.logFile(place.dir))}`);
       try {
-        await hello(place.port);
+        await hello(place.port, Math.max(MIN_ATTEMPT_MS, Math.min(HELLO_TIMEOUT_MS, deadline - Date.now())));
         return this.version;
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
@@ -210,52 +209,23 @@ export class FerretdbDriver implements Driver {
   }
 }
 
-/** Sends OP_MSG `{hello: 1, $db: "admin"}` and waits for an OP_MSG answer. */
-function hello(port: number): Promise<void> {
-  const doc = Buffer.from([
-    ...int32(0), // length, set below
-    0x10,
-    ...Buffer.from("hello\0"),
-    ...int32(1),
-    0x02,
-    ...Buffer.from("$db\0"),
-    ...int32(6),
-    ...Buffer.from("admin\0"),
-    0x00,
-  ]);
-  doc.writeInt32LE(doc.length, 0);
-  const msg = Buffer.concat([
-    Buffer.from([...int32(21 + doc.length), ...int32(1), ...int32(0), ...int32(2013), ...int32(0), 0]),
-    doc,
-  ]);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    let got = Buffer.alloc(0);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("no answer to hello"));
-    }, 2_000);
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on("data", (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      if (got.length >= 16 && got.length >= got.readInt32LE(0)) {
-        clearTimeout(timer);
-        socket.destroy();
-        if (got.readInt32LE(12) === 2013) resolve();
-        else reject(new Error("not an OP_MSG answer"));
-      }
-    });
-    socket.write(msg);
-  });
-}
+/**
+ * The longest readiness attempt, and the shortest even when the start's
+ * deadline is nearly up: the port of a paused service may have been taken by
+ * a program that accepts and never answers, and that must end the start by
+ * its deadline.
+ */
+const HELLO_TIMEOUT_MS = 2_000;
+const MIN_ATTEMPT_MS = 100;
 
-function int32(n: number): number[] {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(n);
-  return [...b];
+/** Says `hello` and waits for an OP_MSG answer, `timeoutMs` at most for each step. */
+async function hello(port: number, timeoutMs: number): Promise<void> {
+  const c = await MongoWire.connect(port, "127.0.0.1", { connectMs: timeoutMs, replyMs: timeoutMs });
+  try {
+    await c.command("admin", { hello: 1 });
+  } finally {
+    c.close();
+  }
 }
 
 function shellQuote(v: string): string {

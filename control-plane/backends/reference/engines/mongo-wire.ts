@@ -6,7 +6,8 @@
  * log in, insert and find with it.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import net from "node:net";
+import type net from "node:net";
+import { connectWithin, DEFAULT_CONNECT_TIMEOUT_MS, RequestReply } from "./request-reply";
 
 export type Bson = { [key: string]: BsonValue };
 export type BsonValue = string | number | boolean | null | Buffer | BsonValue[] | Bson | { $oid: string };
@@ -111,34 +112,31 @@ function decodeDocument(buf: Buffer, start: number, asArray = false): Bson | Bso
   return asArray ? list : doc;
 }
 
-/** One connection speaking OP_MSG. */
-export class MongoWire {
-  private buffered = Buffer.alloc(0);
-  private waiting: ((b: Buffer) => void) | undefined;
-  private failure: Error | undefined;
+/** Long enough for any command the backend sends (user management, hello). */
+const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
+
+export interface WireTimeouts {
+  /** How long the connection may take to open. */
+  connectMs?: number;
+  /** How long each command's reply may take. */
+  replyMs?: number;
+}
+
+/** One connection speaking OP_MSG, one command at a time, every wait bounded (./request-reply.ts). */
+export class MongoWire extends RequestReply<Buffer> {
   private nextId = 1;
 
-  private constructor(private readonly socket: net.Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-    socket.on("error", (err) => {
-      this.failure = err;
-    });
+  private constructor(socket: net.Socket, peer: string, replyTimeoutMs: number) {
+    super(socket, peer, replyTimeoutMs, "the MongoDB wire protocol");
   }
 
-  static connect(port: number, host = "127.0.0.1"): Promise<MongoWire> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
-      socket.once("connect", () => resolve(new MongoWire(socket)));
-      socket.once("error", reject);
-    });
+  static async connect(port: number, host = "127.0.0.1", timeouts: WireTimeouts = {}): Promise<MongoWire> {
+    const socket = await connectWithin(port, host, timeouts.connectMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    return new MongoWire(socket, `${host}:${port}`, timeouts.replyMs ?? DEFAULT_REPLY_TIMEOUT_MS);
   }
 
   /** Runs one command against `db`; resolves with the reply document (ok: 0 replies too). */
   async command(db: string, cmd: Bson): Promise<Bson> {
-    if (this.failure) throw this.failure;
     const body = encodeDocument({ ...cmd, $db: db });
     const header = Buffer.alloc(16 + 4 + 1);
     header.writeInt32LE(header.length + body.length, 0);
@@ -147,12 +145,10 @@ export class MongoWire {
     header.writeInt32LE(2013, 12); // OP_MSG
     header.writeUInt32LE(0, 16); // flags
     header[20] = 0; // section kind 0: the body
-    const reply = await new Promise<Buffer>((resolve, reject) => {
-      this.waiting = resolve;
-      this.socket.write(Buffer.concat([header, body]), (err) => err && reject(err));
-      this.deliver();
-    });
-    if (reply.readInt32LE(12) !== 2013 || reply[20] !== 0) throw new Error("unexpected reply");
+    const reply = await this.request(Buffer.concat([header, body]));
+    if (reply.length < 21 || reply.readInt32LE(12) !== 2013 || reply[20] !== 0) {
+      throw new Error(`${this.peer} does not answer in OP_MSG`);
+    }
     return decodeDocument(reply, 21) as Bson;
   }
 
@@ -199,18 +195,12 @@ export class MongoWire {
     }
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private deliver(): void {
-    if (!this.waiting || this.buffered.length < 4) return;
-    const len = this.buffered.readInt32LE(0);
-    if (this.buffered.length < len) return;
-    const msg = this.buffered.subarray(0, len);
-    this.buffered = this.buffered.subarray(len);
-    const w = this.waiting;
-    this.waiting = undefined;
-    w(Buffer.from(msg));
+  protected parse(buffer: Buffer): { value: Buffer; end: number } | undefined {
+    if (buffer.length < 4) return undefined;
+    const len = buffer.readInt32LE(0);
+    // A message is at least its 16-byte header.
+    if (len < 16) throw new Error(`a message of ${len} bytes`);
+    if (buffer.length < len) return undefined;
+    return { value: Buffer.from(buffer.subarray(0, len)), end: len };
   }
 }

@@ -31,6 +31,10 @@ import { tail } from "./process";
 export const ADMIN_ROLE = "landform_admin";
 const ADMIN_SECRET_FILE = "admin.secret";
 const CONNECT_TIMEOUT_MS = 5_000;
+/** Long enough for any statement the backend sends (roles, databases, settings). */
+const QUERY_TIMEOUT_MS = 30_000;
+/** The shortest readiness attempt, even when the start's deadline is nearly up. */
+const MIN_ATTEMPT_MS = 100;
 
 /** Who the service's users are: read from its secrets and config by the provider's mapping. */
 export interface Credentials {
@@ -124,11 +128,18 @@ export class PostgresDriver implements Driver {
     let last = "";
     for (;;) {
       if (exited()) throw new Error(`${this.label} exited while starting: ${tail(this.logFile(place.dir))}`);
+      // Each attempt ends by the start's deadline, the connection and the query alike: the port of a
+      // paused service may have been taken by a program that accepts and never answers.
+      const attemptMs = Math.max(MIN_ATTEMPT_MS, Math.min(CONNECT_TIMEOUT_MS, deadline - Date.now()));
       try {
-        return await this.withAdmin(place, async (c) => {
-          const r = await c.query<{ server_version: string }>("SHOW server_version");
-          return r.rows[0]!.server_version.split(" ")[0]!;
-        });
+        return await this.withAdmin(
+          place,
+          async (c) => {
+            const r = await c.query<{ server_version: string }>("SHOW server_version");
+            return r.rows[0]!.server_version.split(" ")[0]!;
+          },
+          attemptMs,
+        );
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
@@ -196,14 +207,16 @@ export class PostgresDriver implements Driver {
     }
   }
 
-  private async withAdmin<T>(place: Place, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  /** `timeoutMs` bounds the connection and, when given, each query; otherwise QUERY_TIMEOUT_MS does. */
+  private async withAdmin<T>(place: Place, fn: (c: pg.Client) => Promise<T>, timeoutMs?: number): Promise<T> {
     const client = new pg.Client({
       host: "127.0.0.1",
       port: place.port,
       user: ADMIN_ROLE,
       password: fs.readFileSync(path.join(place.dir, ADMIN_SECRET_FILE), "utf8"),
       database: "postgres",
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: timeoutMs ?? CONNECT_TIMEOUT_MS,
+      query_timeout: timeoutMs ?? QUERY_TIMEOUT_MS,
     });
     // An error after connect (the server going away) must not become an uncaught exception.
     client.on("error", () => {});

@@ -4,28 +4,15 @@
  * backend must get an error it can act on, never a wait without end or an
  * exception that takes the process down.
  */
-import net from "node:net";
+import type net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { Peers } from "../../../../test/support/peers";
 import { RedisError, RespClient } from "./resp";
 
-const servers: net.Server[] = [];
-const sockets: net.Socket[] = [];
+const peers = new Peers();
+const peer = (onConnection: (socket: net.Socket) => void) => peers.listen(onConnection);
 
-async function peer(onConnection: (socket: net.Socket) => void): Promise<number> {
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    onConnection(socket);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as net.AddressInfo).port;
-}
-
-afterEach(async () => {
-  // A silent peer never reads, so it never sees the client hang up: close its side here.
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
-});
+afterEach(() => peers.close());
 
 describe("RespClient", () => {
   it("reads replies of each type from a peer that speaks RESP", async () => {

@@ -9,7 +9,8 @@
  * answers in another protocol), and a start must fail then, not wait forever
  * or take the backend down.
  */
-import net from "node:net";
+import type net from "node:net";
+import { connectWithin, DEFAULT_CONNECT_TIMEOUT_MS, RequestReply } from "./request-reply";
 
 export type Reply = string | number | null | Reply[] | RedisError;
 
@@ -18,74 +19,25 @@ export class RedisError extends Error {}
 /** Long enough for any command the backend sends (BGSAVE only schedules, INFO and CONFIG SET are quick). */
 const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
 
-export class RespClient {
-  private buffer = Buffer.alloc(0);
-  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
-  private closedError: Error | undefined;
-
-  private constructor(
-    private readonly socket: net.Socket,
-    private readonly peer: string,
-    private readonly replyTimeoutMs: number,
-  ) {
-    socket.on("data", (chunk) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      try {
-        this.drain();
-      } catch (err) {
-        this.fail(new Error(`${peer} does not speak RESP: ${(err as Error).message}`));
-      }
-    });
-    socket.on("error", (err) => this.fail(err));
-    socket.on("close", () => this.fail(new Error("connection closed")));
+export class RespClient extends RequestReply<Reply> {
+  private constructor(socket: net.Socket, peer: string, replyTimeoutMs: number) {
+    super(socket, peer, replyTimeoutMs, "RESP");
   }
 
-  static connect(
+  static async connect(
     port: number,
     host = "127.0.0.1",
-    timeoutMs = 5_000,
+    timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
     replyTimeoutMs = DEFAULT_REPLY_TIMEOUT_MS,
   ): Promise<RespClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`no answer from ${host}:${port}`));
-      }, timeoutMs);
-      socket.once("error", (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        resolve(new RespClient(socket, `${host}:${port}`, replyTimeoutMs));
-      });
-    });
+    return new RespClient(await connectWithin(port, host, timeoutMs), `${host}:${port}`, replyTimeoutMs);
   }
 
   /** Sends one command; resolves with its reply (an error reply is a RedisError value, not a rejection). */
   command(...args: string[]): Promise<Reply> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    if (this.waiting) return Promise.reject(new Error("one command at a time"));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(new Error(`no reply from ${this.peer} within ${this.replyTimeoutMs} ms`)),
-        this.replyTimeoutMs,
-      );
-      this.waiting = {
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      let out = `*${args.length}\r\n`;
-      for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-      this.socket.write(out);
-    });
+    let out = `*${args.length}\r\n`;
+    for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    return this.request(out);
   }
 
   /** Like command, but an error reply rejects. */
@@ -95,27 +47,8 @@ export class RespClient {
     return r;
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
-  /** Ends the connection: the command waiting (if any) and every later one reject with `err`. */
-  private fail(err: Error): void {
-    this.closedError ??= err;
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.reject(err);
-    this.socket.destroy();
-  }
-
-  private drain(): void {
-    if (!this.waiting) return;
-    const parsed = parse(this.buffer, 0);
-    if (!parsed) return;
-    this.buffer = this.buffer.subarray(parsed.end);
-    const w = this.waiting;
-    this.waiting = undefined;
-    w.resolve(parsed.value);
+  protected parse(buffer: Buffer): { value: Reply; end: number } | undefined {
+    return parse(buffer, 0);
   }
 }
 
