@@ -45,6 +45,11 @@ export interface RecoveryRequest {
   secrets: Values;
 }
 
+/** The answer refusing a backup call, with why; shared by taking backups and recovering from them. */
+export function refusal(status: number, error: string): BackupAnswer {
+  return { status, body: { error } };
+}
+
 /** A recovery that cannot complete; the message is safe to show (no value, no secret). */
 export class RecoveryError extends Error {
   override name = "RecoveryError";

@@ -14,10 +14,8 @@
  *   error}` with why the upload failed or why the store cannot be asked.
  * - DELETE /backups/ID: 202, the object is deleted in the background (after
  *   an upload of it still in flight). Deleting what is not there is no error.
- * - Recovery (`recoverFrom` on create): a backup's data set, read back from
- *   the store; or a point in time, rebuilt from the backups of the source
- *   service and, past the newest one, its live change log when this backend
- *   still holds it.
+ * - Recovery (`recoverFrom` on create) is ./store-recovery.ts's, handed the
+ *   same store settings and client; this class only forwards to it.
  *
  * Backups of a service the backend no longer holds can still be asked about
  * and deleted (retention outlives the service); only PUT needs the service.
@@ -25,17 +23,7 @@
  * ./backup-store.ts writes, scrubbed of the request's secrets besides.
  */
 
-import {
-  type BackupObject,
-  type BackupSummary,
-  backupMetadata,
-  backupObject,
-  parseBackupObject,
-  planRestore,
-  replay,
-  summaryFromMetadata,
-  summaryOf,
-} from "./backup-format";
+import { type BackupObject, backupMetadata, backupObject, summaryFromMetadata } from "./backup-format";
 import {
   BackupStore,
   BackupStoreError,
@@ -45,9 +33,7 @@ import {
   objectUrl,
   type StoreSettings,
   scrub,
-  serviceFolder,
   storeSettings,
-  teamFolder,
 } from "./backup-store";
 import {
   type BackupAnswer,
@@ -55,9 +41,11 @@ import {
   type Backups,
   RecoveryError,
   type RecoveryRequest,
+  refusal,
 } from "./backups";
 import type { Values } from "./lifecycle";
 import type { BackupRecord, ReferenceStore } from "./store";
+import { StoreRecovery } from "./store-recovery";
 import type { Tasks } from "./tasks";
 
 export interface StoreBackupsOptions {
@@ -67,10 +55,6 @@ export interface StoreBackupsOptions {
   log: (rec: Record<string, unknown>) => void;
   /** Per request to the backup store; default `DEFAULT_STORE_TIMEOUT_MS`. */
   storeTimeoutMs?: number;
-}
-
-function fail(status: number, error: string): BackupAnswer {
-  return { status, body: { error } };
 }
 
 const accepted: BackupAnswer = { status: 202 };
@@ -83,6 +67,7 @@ export class StoreBackups implements Backups {
   private readonly storeTimeoutMs: number;
   /** The newest background job per backup (`provider/id`), so a delete waits for its upload. */
   private readonly jobs = new Map<string, Promise<void>>();
+  private readonly recovery: StoreRecovery;
 
   constructor(opts: StoreBackupsOptions) {
     this.store = opts.store;
@@ -90,6 +75,7 @@ export class StoreBackups implements Backups {
     this.now = opts.now;
     this.log = opts.log;
     this.storeTimeoutMs = opts.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.recovery = new StoreRecovery({ store: this.store, log: this.log, open: (s) => this.open(s) });
   }
 
   private open(settings: StoreSettings): BackupStore {
@@ -102,11 +88,11 @@ export class StoreBackups implements Backups {
     const settings = parseRequest(req);
     if ("status" in settings) return settings;
     const service = this.store.get(req.provider, req.msId);
-    if (!service) return fail(404, `service ${req.msId} not found`);
+    if (!service) return refusal(404, `service ${req.msId} not found`);
     if (service.teamId !== req.teamId)
-      return fail(400, `teamId does not match the team of service ${req.msId}`);
+      return refusal(400, `teamId does not match the team of service ${req.msId}`);
     if (service.recoveryToken) {
-      return fail(
+      return refusal(
         409,
         `service ${req.msId} is still being recovered from a backup; back it up once it is ready`,
       );
@@ -118,16 +104,16 @@ export class StoreBackups implements Backups {
     const cut = this.store.transaction((): BackupAnswer | { object: BackupObject; record: BackupRecord } => {
       const existing = this.store.backup(req.provider, req.backupId);
       if (existing && existing.serviceId !== req.msId) {
-        return fail(409, `backup ${req.backupId} belongs to another service`);
+        return refusal(409, `backup ${req.backupId} belongs to another service`);
       }
       // A failed or deleted backup may be taken afresh, anywhere; a live one stays where it is.
       const live = existing && existing.state !== "failed" && existing.state !== "deleted";
       if (live && existing.location !== location) {
-        return fail(409, `backup ${req.backupId} was written to another location (${existing.location})`);
+        return refusal(409, `backup ${req.backupId} was written to another location (${existing.location})`);
       }
       if (existing && (existing.state === "uploading" || existing.state === "uploaded")) return accepted;
       if (existing?.state === "deleting") {
-        return fail(409, `backup ${req.backupId} is being deleted; take it again once it is gone`);
+        return refusal(409, `backup ${req.backupId} is being deleted; take it again once it is gone`);
       }
       const snap = this.store.snapshot(
         req.provider,
@@ -225,7 +211,7 @@ export class StoreBackups implements Backups {
     if ("status" in settings) return settings;
     const record = this.store.backup(req.provider, req.backupId);
     if (record && record.serviceId !== req.msId) {
-      return fail(409, `backup ${req.backupId} belongs to another service`);
+      return refusal(409, `backup ${req.backupId} belongs to another service`);
     }
     if (record?.state === "uploading") return { status: 200, body: { exists: false } };
 
@@ -254,7 +240,7 @@ export class StoreBackups implements Backups {
       }
       return { status: 200, body: { exists: true } };
     }
-    if (!record) return fail(404, `backup ${req.backupId} of service ${req.msId} not found`);
+    if (!record) return refusal(404, `backup ${req.backupId} of service ${req.msId} not found`);
     switch (record.state) {
       case "failed":
         return { status: 200, body: { exists: false, error: record.error ?? "the upload failed" } };
@@ -278,7 +264,7 @@ export class StoreBackups implements Backups {
     if ("status" in settings) return settings;
     const record = this.store.backup(req.provider, req.backupId);
     if (record && record.serviceId !== req.msId) {
-      return fail(409, `backup ${req.backupId} belongs to another service`);
+      return refusal(409, `backup ${req.backupId} belongs to another service`);
     }
     if (record && record.state !== "deleted") this.settle(req, (r) => ({ ...r, state: "deleting" }));
     const key = backupKey(settings.location, req.teamId, req.msId, req.backupId);
@@ -316,170 +302,11 @@ export class StoreBackups implements Backups {
   // ---------------------------------------------------------------- recovery
 
   checkRecovery(req: RecoveryRequest): BackupAnswer | undefined {
-    const settings = storeSettings(req.config, req.secrets);
-    if ("problems" in settings) {
-      return fail(422, settings.problems.map((p) => `recoverFrom.${p}`).join("; "));
-    }
-    const { source } = req;
-    if (source.kind === "backup" && !isKeySegment(source.backupId)) {
-      return fail(400, "recoverFrom.id must be letters, digits, '.', '_' or '-'");
-    }
-    if (source.msId !== undefined && !isKeySegment(source.msId)) {
-      return fail(400, "recoverFrom.msId must be letters, digits, '.', '_' or '-'");
-    }
-    return undefined;
+    return this.recovery.checkRecovery(req);
   }
 
-  async recover(req: RecoveryRequest): Promise<Record<string, unknown>> {
-    const settings = storeSettings(req.config, req.secrets);
-    if ("problems" in settings) throw new RecoveryError(settings.problems.join("; "));
-    const store = this.open(settings);
-    try {
-      return req.source.kind === "backup"
-        ? await this.fromBackup(store, req, req.source.backupId, req.source.msId)
-        : await this.toTime(store, req, req.source.msId, req.source.time);
-    } catch (err) {
-      if (err instanceof RecoveryError || err instanceof BackupStoreError) {
-        err.message = scrub(err.message, secretValues(req));
-      }
-      throw err;
-    } finally {
-      store.close();
-    }
-  }
-
-  private async fromBackup(
-    store: BackupStore,
-    req: RecoveryRequest,
-    backupId: string,
-    msId: string | undefined,
-  ): Promise<Record<string, unknown>> {
-    const key = await this.findBackup(store, req, backupId, msId);
-    const text = key === undefined ? undefined : await store.get(key);
-    if (key === undefined || text === undefined) {
-      const folder =
-        msId === undefined
-          ? teamFolder(store.location, req.teamId)
-          : serviceFolder(store.location, req.teamId, msId);
-      throw new RecoveryError(
-        `backup ${backupId} is not in the store (looked in ${objectUrl(store.location, folder)})`,
-      );
-    }
-    const object = this.readObject(store, key, text, req);
-    if (object.backupId !== backupId) {
-      throw new RecoveryError(
-        `${objectUrl(store.location, key)} holds backup ${object.backupId}, not ${backupId}`,
-      );
-    }
-    return object.data;
-  }
-
-  /** The key of backup `backupId` in the new service's team: named, remembered, or found by listing. */
-  private async findBackup(
-    store: BackupStore,
-    req: RecoveryRequest,
-    backupId: string,
-    msId: string | undefined,
-  ): Promise<string | undefined> {
-    if (msId !== undefined) return backupKey(store.location, req.teamId, msId, backupId);
-    const record = this.store.backup(req.provider, backupId);
-    if (record && record.teamId === req.teamId) {
-      return backupKey(store.location, record.teamId, record.serviceId, backupId);
-    }
-    const folder = teamFolder(store.location, req.teamId);
-    const suffix = `/${backupId}.json`;
-    return (await store.list(folder)).find(
-      (k) => k.endsWith(suffix) && !k.slice(folder.length, -suffix.length).includes("/"),
-    );
-  }
-
-  private async toTime(
-    store: BackupStore,
-    req: RecoveryRequest,
-    msId: string,
-    time: number,
-  ): Promise<Record<string, unknown>> {
-    const when = new Date(time).toISOString();
-    const source = this.store.get(req.provider, msId);
-    if (source && source.teamId !== req.teamId)
-      throw new RecoveryError(`service ${msId} belongs to another team`);
-    const folder = serviceFolder(store.location, req.teamId, msId);
-    const keys = (await store.list(folder)).filter(
-      (k) => k.endsWith(".json") && !k.slice(folder.length).includes("/"),
-    );
-
-    // Choose by metadata (HEAD); read an object only when it lacks it, or when replay needs it.
-    const objects = new Map<string, BackupObject>();
-    const keyOf = new Map<string, string>();
-    const summaries: BackupSummary[] = [];
-    for (const key of keys) {
-      const backupId = key.slice(folder.length, -".json".length);
-      keyOf.set(backupId, key);
-      const metadata = await store.head(key);
-      if (!metadata) continue; // deleted since the listing
-      let summary = summaryFromMetadata(backupId, metadata);
-      if (!summary) {
-        const text = await store.get(key);
-        if (text === undefined) continue;
-        const object = this.readObject(store, key, text, req);
-        objects.set(backupId, object);
-        summary = summaryOf(object);
-      }
-      summaries.push(summary);
-    }
-    const plan = planRestore(summaries, time);
-    if ("problem" in plan) {
-      throw new RecoveryError(
-        `cannot recover service ${msId} to ${when}: ${plan.problem} (${objectUrl(store.location, folder)})`,
-      );
-    }
-    const load = async (backupId: string): Promise<BackupObject> => {
-      const cached = objects.get(backupId);
-      if (cached) return cached;
-      const key = keyOf.get(backupId)!;
-      const text = await store.get(key);
-      if (text === undefined) {
-        throw new RecoveryError(
-          `cannot recover service ${msId} to ${when}: backup ${backupId} disappeared from the store`,
-        );
-      }
-      const object = this.readObject(store, key, text, req);
-      if (object.msId !== msId)
-        throw new RecoveryError(`${objectUrl(store.location, key)} is a backup of another service`);
-      return object;
-    };
-    const base = plan.base.kind === "backup" ? await load(plan.base.summary.backupId) : undefined;
-    const later: BackupObject[] = [];
-    for (const s of plan.later) later.push(await load(s.backupId));
-    const archivedTo = Math.max(base?.seq ?? 0, ...later.map((o) => o.seq));
-    const live =
-      !plan.coveredByArchive && source ? this.store.dataChanges(req.provider, msId, archivedTo) : undefined;
-    const result = replay(base, later, live, time);
-    if ("problem" in result)
-      throw new RecoveryError(`cannot recover service ${msId} to ${when}: ${result.problem}`);
-    this.log({
-      level: "info",
-      msg: "point in time rebuilt",
-      provider: req.provider,
-      msId,
-      time: when,
-      base: plan.base.kind === "backup" ? plan.base.summary.backupId : "service creation",
-      backups: later.length,
-      liveLog: live !== undefined,
-    });
-    return result.data;
-  }
-
-  private readObject(store: BackupStore, key: string, text: string, req: RecoveryRequest): BackupObject {
-    const object = parseBackupObject(text);
-    const where = objectUrl(store.location, key);
-    if (typeof object === "string") throw new RecoveryError(`${where} is not a backup: it ${object}`);
-    if (object.provider !== req.provider) {
-      throw new RecoveryError(`${where} is a backup of a ${object.provider} service, not ${req.provider}`);
-    }
-    if (object.teamId !== req.teamId)
-      throw new RecoveryError(`${where} is a backup of another team's service`);
-    return object;
+  recover(req: RecoveryRequest): Promise<Record<string, unknown>> {
+    return this.recovery.recover(req);
   }
 
   // ---------------------------------------------------------------- bookkeeping
@@ -509,14 +336,11 @@ export class StoreBackups implements Backups {
 
 /** The store settings of a backup call, or the answer refusing it. */
 function parseRequest(req: BackupRequest): StoreSettings | BackupAnswer {
-  if (!isKeySegment(req.backupId)) return fail(400, "the backup id must be letters, digits, '.', '_' or '-'");
-  if (!isKeySegment(req.msId)) return fail(400, "msId must be letters, digits, '.', '_' or '-'");
+  if (!isKeySegment(req.backupId))
+    return refusal(400, "the backup id must be letters, digits, '.', '_' or '-'");
+  if (!isKeySegment(req.msId)) return refusal(400, "msId must be letters, digits, '.', '_' or '-'");
   const settings = storeSettings(req.config, req.secrets);
-  return "problems" in settings ? fail(422, settings.problems.join("; ")) : settings;
-}
-
-function secretValues(req: { secrets: Values }): unknown[] {
-  return Object.values(req.secrets);
+  return "problems" in settings ? refusal(422, settings.problems.join("; ")) : settings;
 }
 
 /** A failure's message fit to answer and log: ours, scrubbed of the request's secrets. */
@@ -525,5 +349,5 @@ function safeMessage(err: unknown, req: { secrets: Values }): string {
     err instanceof BackupStoreError || err instanceof RecoveryError
       ? err.message
       : "internal error while talking to the backup store";
-  return scrub(message, secretValues(req));
+  return scrub(message, Object.values(req.secrets));
 }
