@@ -1,7 +1,8 @@
 /**
- * The real engines behind the reference backends: which providers have one,
- * and one queue per service that brings its server to the service's stored
- * desired state, one step at a time.
+ * The real engines behind the reference backends: one queue per service
+ * that brings its server to the service's stored desired state, one step at
+ * a time. Which providers have an engine, and which driver runs it, is
+ * ./kinds.ts's.
  *
  * - `postgres` v1 (its `config.version` picks the major) and `postgresql`
  *   v14 to v17 (the endpoint's version picks it) run PostgreSQL; `redis`
@@ -21,24 +22,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Values } from "../lifecycle";
-import type { Driver, Target } from "./driver";
-import { FerretdbDriver, findFerretdb } from "./ferretdb";
-import { findPostgres, findRedis, type MissingEngine, POSTGRES_MAJORS } from "./finder";
+import type { Target } from "./driver";
+import type { MissingEngine } from "./finder";
+import { driverFor, type EngineKind, engineKind, missingEngines } from "./kinds";
 import { engineUser, makeReachable, type RunAs } from "./os-user";
-import { type Credentials, PostgresDriver } from "./postgres";
-import { RedisDriver } from "./redis";
 import { BucketEngine } from "./s3";
 import { findGateway, S3Gateway } from "./s3-gateway";
 import { type EngineStatus, ServiceEngine } from "./service-engine";
 
+export { type EngineKind, engineKind } from "./kinds";
 export type { EngineStatus } from "./service-engine";
-
-/** Which engine a service runs on. */
-export type EngineKind =
-  | { engine: "postgres"; major: number }
-  | { engine: "redis" }
-  | { engine: "s3" }
-  | { engine: "ferretdb" };
 
 export interface EngineManagerOptions {
   /** False: every service is simulated. */
@@ -54,50 +47,6 @@ export interface EngineManagerOptions {
 
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
-/** The newest major: what `postgresql` serves at its version-less endpoint. */
-const NEWEST_POSTGRES = POSTGRES_MAJORS[POSTGRES_MAJORS.length - 1]!;
-
-/** The engine a new service of `provider` should run on, given its config and the endpoint's version. */
-export function engineKind(
-  provider: string,
-  config: Values,
-  providerVersion: string | undefined,
-): EngineKind | undefined {
-  if (provider === "redis") return { engine: "redis" };
-  // FerretDB on SQLite in the service's folder (./ferretdb.ts).
-  if (provider === "ferretdb") return { engine: "ferretdb" };
-  // A bucket and a user on the backend's S3 server (./s3.ts), not a server per service.
-  if (provider === "s3") return { engine: "s3" };
-  if (provider === "postgres") {
-    const major = Number.parseInt(String(config.version ?? ""), 10);
-    return Number.isInteger(major) ? { engine: "postgres", major } : undefined;
-  }
-  if (provider === "postgresql") {
-    const major = providerVersion ? Number.parseInt(providerVersion.replace(/^v/, ""), 10) : NEWEST_POSTGRES;
-    return Number.isInteger(major) ? { engine: "postgres", major } : undefined;
-  }
-  return undefined;
-}
-
-/** The database user of a service, by provider (the catalog's secrets and config differ). */
-function credentials(provider: string): (t: Target) => Credentials {
-  if (provider === "postgresql") {
-    // The user name is a secret here; the user owns the `postgres` database the dsn names.
-    return (t) => ({
-      user: String(t.secrets.username),
-      password: String(t.secrets.password),
-      database: "postgres",
-    });
-  }
-  return (t) => ({
-    user: String(t.config.userName ?? "app"),
-    password: String(t.secrets.userPassword ?? ""),
-    database: String(t.config.databaseName ?? "app"),
-    ...(typeof t.secrets.superuserPassword === "string"
-      ? { superuserPassword: t.secrets.superuserPassword }
-      : {}),
-  });
-}
 
 interface Queue {
   again: boolean;
@@ -123,19 +72,7 @@ export class EngineManager {
 
   /** The engines missing on this machine, each with how to get it (for the warning at start). */
   missing(): MissingEngine[] {
-    const out: MissingEngine[] = [];
-    if (!this.o.enabled) return out;
-    for (const major of POSTGRES_MAJORS) {
-      const found = findPostgres(major);
-      if (found.kind === "missing") out.push(found);
-    }
-    const redis = findRedis();
-    if (redis.kind === "missing") out.push(redis);
-    const ferretdb = findFerretdb();
-    if (ferretdb.kind === "missing") out.push(ferretdb);
-    const s3 = findGateway();
-    if (s3.kind === "missing") out.push(s3);
-    return out;
+    return this.o.enabled ? missingEngines() : [];
   }
 
   /**
@@ -146,7 +83,7 @@ export class EngineManager {
     if (!this.o.enabled) return undefined;
     const kind = engineKind(provider, config, providerVersion);
     if (kind?.engine === "s3") return this.s3Gateway() ? kind : undefined;
-    return kind && this.driver(provider, kind) ? kind : undefined;
+    return kind && driverFor(provider, kind) ? kind : undefined;
   }
 
   /** Remembers that the new service runs on `kind` (from canRun); call once it is stored. */
@@ -325,7 +262,7 @@ export class EngineManager {
       this.engines.set(key(provider, id), bucket);
       return bucket;
     }
-    const driver = this.driver(provider, kind);
+    const driver = driverFor(provider, kind);
     if (!driver) {
       throw new Error(
         `${kind.engine === "postgres" ? `PostgreSQL ${kind.major}` : kind.engine === "redis" ? "Redis" : "FerretDB"} is not installed on this machine`,
@@ -383,20 +320,6 @@ export class EngineManager {
       }
     });
     return this.gateway;
-  }
-
-  private driver(provider: string, kind: EngineKind): Driver | undefined {
-    if (kind.engine === "s3") return undefined;
-    if (kind.engine === "ferretdb") {
-      const bin = findFerretdb();
-      return bin.kind === "ferretdb" ? new FerretdbDriver(bin) : undefined;
-    }
-    if (kind.engine === "redis") {
-      const bin = findRedis();
-      return bin.kind === "redis" ? new RedisDriver(bin) : undefined;
-    }
-    const bin = findPostgres(kind.major);
-    return bin.kind === "postgres" ? new PostgresDriver(bin, credentials(provider)) : undefined;
   }
 
   private dir(provider: string, id: string): string {
