@@ -2,7 +2,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { describe, expect, it, vi } from "vitest";
 import type * as schemas from "../../sdk/schemas";
 import { canonicalVersion, checkSpec } from "./catalog";
-import type { ServiceSpec } from "./fields";
+import type { ServiceSpec } from "./plan-changes";
 
 const redis = {
   name: "redis",

@@ -11,8 +11,9 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import { propertiesOf } from "../../sdk/catalog";
 import type * as schemas from "../../sdk/schemas";
-import { propertiesOf, type ServiceSpec } from "./fields";
+import type { ServiceSpec } from "./plan-changes";
 
 type JsonSchema = Record<string, unknown>;
 

@@ -4,8 +4,9 @@
  * credential, key) plus any property the schema marks `writeOnly` or
  * `x-sensitive`: better one secret too many in an output than a leaked DSN.
  */
+
+import { propertiesOf } from "../../sdk/catalog";
 import type * as schemas from "../../sdk/schemas";
-import { propertiesOf } from "./fields";
 
 const SECRET_NAME = /(^dsn$|dsn$|password|passwd|secret|token|credential|private|(^|[_-])key$|Key$)/i;
 

@@ -10,4 +10,5 @@ export * from "./fields";
 export * from "./fingerprints";
 export * from "./intents";
 export * from "./lifecycle";
+export * from "./plan-changes";
 export * from "./requests";

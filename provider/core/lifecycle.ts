@@ -15,8 +15,8 @@ import { ConflictError, NotFoundError, RequestValidationError } from "../../sdk/
 import type * as schemas from "../../sdk/schemas";
 import { type WaitTarget, WaitTimeoutError, waitForDeleted, waitForState } from "../../sdk/waiters";
 import { DEFAULT_DEADLINES, settledState } from "./deadlines";
-import type { PlannedChanges, ServiceSpec } from "./fields";
 import { CreateIntents } from "./intents";
+import type { PlannedChanges, ServiceSpec } from "./plan-changes";
 import { createRequest, updateRequest } from "./requests";
 
 export {

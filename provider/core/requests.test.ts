@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import type { ServiceSpec } from "./fields";
+import type { ServiceSpec } from "./plan-changes";
 import { createRequest, driftBetween, observedSpec, updateRequest } from "./requests";
 
 const base: ServiceSpec = {

@@ -3,7 +3,7 @@
  * spec (what a refresh records). Pure functions: no I/O, no engine types.
  */
 import type * as schemas from "../../sdk/schemas";
-import { type BackupsSpec, type PlannedChanges, type ServiceSpec, sameValue } from "./fields";
+import { type BackupsSpec, type PlannedChanges, type ServiceSpec, sameValue } from "./plan-changes";
 
 /** The create request for a spec holding plain secret values. `pause` is not part of create. */
 export function createRequest(spec: ServiceSpec): schemas.CreateManagedServiceRequest {
