@@ -1,31 +1,16 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CodesphereClient } from "./client";
 import { AbortError, AuthenticationError } from "./errors";
 import type { LogRecord, ManagedService, ServiceStatus } from "./schemas";
-import {
-  type Handler,
-  managedService,
-  problem,
-  type Reply,
-  SERVICE_ID,
-  startServer,
-  type TestServer,
-} from "./test-server";
+import { rejection, scriptedClients } from "./test-client";
+import { type Handler, managedService, problem, type Reply, SERVICE_ID } from "./test-server";
 import { type PollInfo, WaitError, WaitTimeoutError, waitForDeleted, waitForState } from "./waiters";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const clients = scriptedClients();
+afterEach(clients.cleanup);
 
-async function setup(handler: Handler): Promise<{ server: TestServer; client: CodesphereClient }> {
-  const server = await startServer(handler);
-  const client = new CodesphereClient({ baseUrl: server.baseUrl, token: "t", maxRetries: 0 });
-  cleanups.push(
-    () => client.close(),
-    () => server.close(),
-  );
-  return { server, client };
+/** No retries: the waiters' own polling is under test, not the transport's. */
+function setup(handler: Handler) {
+  return clients.setup(handler, { maxRetries: 0 });
 }
 
 const creating: ServiceStatus = { state: "creating" };
@@ -46,15 +31,6 @@ function event(eventName: string, body: string): LogRecord {
     resource: `managed-service/${SERVICE_ID}`,
     attributes: {},
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 describe("waitForState", () => {
