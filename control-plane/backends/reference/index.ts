@@ -14,7 +14,7 @@
  * `operationDelayMs`), state is durable in the data folder, and each service
  * has a key-value data set that stands in for its data and survives pause,
  * resume and restarts. Backups are objects in the team's S3-compatible store,
- * and recovery reads them back (./store-backups.ts); engine-backed services
+ * and recovery reads them back (./store-backups.ts, ./store-recovery.ts); engine-backed services
  * are backed up from their servers: base backups and archived WAL, RDB
  * snapshots (./engines/engine-backups.ts, docs/backups.md).
  */
