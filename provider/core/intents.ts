@@ -14,6 +14,11 @@
  * and the ids match (or, when the answer never arrived, the service was
  * created within moments of the intent). Anything else still fails and
  * names `adopt` as the way to take a service over on purpose.
+ *
+ * The file steps are synchronous: an intent is a few hundred bytes on a local
+ * disk, written in microseconds, and the create waits for the first write
+ * anyway. Through libuv's thread pool each step took several event-loop turns,
+ * 10 to 20 ms of every create while eight ran at once in a Pulumi provider.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -39,10 +44,6 @@ const MAX_AGE_MS = 7 * 24 * 3_600_000;
 
 /** Folders made (or found) by this process: one mkdir per folder, not one per write. */
 const madeDirs = new Set<string>();
-/** The last file step queued per intent (see `CreateIntents.queue`). */
-const pending = new WeakMap<CreateIntent, Promise<unknown>>();
-/** Distinguishes temporary files of writes in flight at once. */
-let tmpCounter = 0;
 
 export class CreateIntents {
   constructor(readonly dir: string) {}
@@ -68,35 +69,6 @@ export class CreateIntents {
   /** The create returned (or failed for sure): nothing is left to recognise. */
   end(intent: Pick<CreateIntent, "apiUrl" | "teamId" | "name">): void {
     fs.rmSync(this.file(intent.apiUrl, intent.teamId, intent.name), { force: true });
-  }
-
-  // The same three steps without blocking the event loop, for a process that
-  // runs many creates at once (the file work goes to libuv's thread pool).
-  // Steps on one intent run in order: `endAsync` removes the file after any
-  // `createdAsync` still being written.
-
-  /** As `begin`; resolves once the intent is on disk, so the create may be sent. */
-  async beginAsync(apiUrl: string, teamId: number, name: string, now = Date.now()): Promise<CreateIntent> {
-    const intent: CreateIntent = { apiUrl, teamId, name, pid: process.pid, startedAt: now };
-    await this.queue(intent, () => this.writeAsync(intent));
-    return intent;
-  }
-
-  /** As `created`. */
-  createdAsync(intent: CreateIntent, serviceId: string): Promise<void> {
-    intent.serviceId = serviceId;
-    const written = { ...intent };
-    return this.queue(intent, () => this.writeAsync(written));
-  }
-
-  /** As `end`. */
-  endAsync(intent: CreateIntent): Promise<void> {
-    const file = this.file(intent.apiUrl, intent.teamId, intent.name);
-    return this.queue(intent, async () => {
-      await fs.promises.unlink(file).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOENT") throw error;
-      });
-    });
   }
 
   /**
@@ -153,32 +125,6 @@ export class CreateIntents {
       fs.writeFileSync(tmp, text, { mode: 0o600 });
     }
     fs.renameSync(tmp, file);
-  }
-
-  private async writeAsync(intent: CreateIntent): Promise<void> {
-    const file = this.file(intent.apiUrl, intent.teamId, intent.name);
-    const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-    const text = JSON.stringify(intent);
-    if (!madeDirs.has(this.dir)) this.makeDir();
-    try {
-      await fs.promises.writeFile(tmp, text, { mode: 0o600 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      this.makeDir();
-      await fs.promises.writeFile(tmp, text, { mode: 0o600 });
-    }
-    await fs.promises.rename(tmp, file);
-  }
-
-  /** Runs `step` after the steps queued before it for the same intent (whatever their outcome). */
-  private queue(intent: CreateIntent, step: () => Promise<void>): Promise<void> {
-    const next = (pending.get(intent) ?? Promise.resolve()).then(step, step);
-    // The chain itself never rejects, so one failed step leaves the next free to run.
-    pending.set(
-      intent,
-      next.catch(() => undefined),
-    );
-    return next;
   }
 
   private makeDir(): void {

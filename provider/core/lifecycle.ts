@@ -118,7 +118,7 @@ export class ManagedServiceLifecycle {
 
     // Read what an interrupted create may have left before `begin` replaces it.
     const leftBehind = intents?.leftBehind(api, spec.teamId, spec.name);
-    const intent = await intents?.beginAsync(api, spec.teamId, spec.name);
+    const intent = intents?.begin(api, spec.teamId, spec.name);
     let created: schemas.ManagedService;
     try {
       created = await this.client.managedServices.create(createRequest(spec), {
@@ -127,10 +127,10 @@ export class ManagedServiceLifecycle {
       });
     } catch (error) {
       if (!(error instanceof ConflictError)) {
-        if (intent && isDefinite(error)) await intents?.endAsync(intent);
+        if (intent && isDefinite(error)) intents?.end(intent);
         throw error;
       }
-      if (intent) await intents?.endAsync(intent);
+      if (intent) intents?.end(intent);
       const existing = await this.findByName(spec.teamId, spec.name);
       if (!existing) throw error;
       if (leftBehind && CreateIntents.madeBy(leftBehind, existing)) {
@@ -138,9 +138,14 @@ export class ManagedServiceLifecycle {
       }
       throw new NameTakenError(existing, spec.teamId);
     }
-    // Written while the first poll waits (`endAsync` below runs after it). Should the write fail,
-    // the intent still recognises the service by its creation time.
-    if (intent) intents?.createdAsync(intent, created.id).catch(() => undefined);
+    // Should this write fail, the intent still recognises the service by its creation time.
+    if (intent) {
+      try {
+        intents?.created(intent, created.id);
+      } catch {
+        // kept as begun
+      }
+    }
 
     try {
       let service = created;
@@ -159,7 +164,7 @@ export class ManagedServiceLifecycle {
         { cause: error },
       );
     } finally {
-      if (intent) await intents?.endAsync(intent);
+      if (intent) intents?.end(intent);
     }
   }
 
