@@ -40,11 +40,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { CodesphereClient } from "../sdk";
+import { startBareServer } from "./support/bare-server";
 import { rssMiB, treeCpuSeconds } from "./support/cpu";
 import { FLEET_PROVIDER, startFleetBackend } from "./support/fleet-backend";
 import { type PacedResult, pacedGet } from "./support/paced";
 import { startPostgres, type TestPostgres } from "./support/postgres";
-import { CLI, median, startNodeProcess, startServe } from "./support/processes";
+import { CLI, median, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -76,18 +77,6 @@ for (const s of STORES)
   if (s !== "sqlite" && s !== "postgres") throw new Error(`--stores: "${s}" is not sqlite or postgres`);
 const TOKEN = "bench-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-
-/** The baseline: node:http answering one precomputed buffer, nothing else. */
-const BARE_SERVER = `
-const http = require("node:http");
-const body = Buffer.from(process.argv[1]);
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 65000;
-server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ msg: "ready", url: "http://127.0.0.1:" + server.address().port })));
-`;
 
 /** Everything started here, stopped in reverse order on the way out (also on Ctrl-C). */
 const cleanups: (() => Promise<void>)[] = [];
@@ -197,7 +186,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   if (!(await waitSynchronized(first.url, 1, 30_000))) throw new Error("the GET sample never synchronized");
   const path = `/api/managed-services/${svc.id}`;
   const body = await (await fetch(`${first.url}${path}`, { headers: AUTH })).text();
-  const base = own(await startNodeProcess(["-e", BARE_SERVER, body]));
+  const base = own(await startBareServer(body));
   const bareRounds: Load[] = [];
   const ours: Load[] = [];
   for (let round = 0; round < num("rounds"); round++) {
