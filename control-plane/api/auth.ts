@@ -205,27 +205,33 @@ export type Authentication = { grant: Grant } | { refused: string };
  * time: another client's request must not learn it by timing the comparison.
  */
 export class ConnectionGrants {
-  private readonly memo = new WeakMap<object, { header: Buffer; grant: Grant; revision: number }>();
+  private readonly memo = new WeakMap<object, { header: string; grant: Grant; revision: number }>();
 
   constructor(private readonly tokens: TokenTable) {}
 
   authenticate(connection: object, authorization: string | undefined): Authentication {
     if (authorization === undefined) return authenticate(this.tokens, authorization);
-    const header = Buffer.from(authorization, "latin1");
     const seen = this.memo.get(connection);
-    if (
-      seen &&
-      seen.revision === this.tokens.revision &&
-      seen.header.length === header.length &&
-      timingSafeEqual(seen.header, header)
-    )
+    if (seen && seen.revision === this.tokens.revision && sameInConstantTime(seen.header, authorization))
       return { grant: seen.grant };
     const auth = authenticate(this.tokens, authorization);
     if ("grant" in auth)
-      this.memo.set(connection, { header, grant: auth.grant, revision: this.tokens.revision });
+      this.memo.set(connection, { header: authorization, grant: auth.grant, revision: this.tokens.revision });
     else this.memo.delete(connection);
     return auth;
   }
+}
+
+/**
+ * Whether two strings are equal, looking at every character whatever the
+ * first difference (timingSafeEqual on strings, without encoding them into
+ * buffers on every request). Only the length may show, as with timingSafeEqual.
+ */
+function sameInConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** The grant for a request's Authorization header, or why it is refused (the 401 detail). */

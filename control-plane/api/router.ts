@@ -102,7 +102,7 @@ const NONE: Match = { kind: "none" };
 export class Router {
   /** Paths without placeholders, for a single map lookup. */
   private readonly literal = new Map<string, PathEntry>();
-  /** Patterns by segment count, most specific first: a path is tried only against those of its length. */
+  /** Patterns with placeholders by segment count, most specific first: a path is tried only against those of its length. */
   private readonly byLength = new Map<number, PathEntry[]>();
 
   constructor(routes: readonly Route[], metrics: HttpMetrics) {
@@ -129,7 +129,10 @@ export class Router {
     // Literal segments win over placeholders: /managed-services/providers is not the service "providers".
     entries.sort((a, b) => specificity(b) - specificity(a));
     for (const e of entries) {
-      if (!e.segments.includes(null)) this.literal.set(e.pattern, e);
+      if (!e.segments.includes(null)) {
+        this.literal.set(e.pattern, e);
+        continue;
+      }
       const same = this.byLength.get(e.segments.length);
       if (same) same.push(e);
       else this.byLength.set(e.segments.length, [e]);
