@@ -13,7 +13,8 @@
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { CodesphereClient, waitForState } from "../sdk";
-import { median, startNodeProcess, startServe } from "./support/processes";
+import { startBareServer } from "./support/bare-server";
+import { median, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -24,18 +25,6 @@ const { values } = parseArgs({
   },
 });
 const TOKEN = "bench-token";
-
-/** The baseline: node:http answering one precomputed buffer, nothing else. */
-const BARE_SERVER = `
-const http = require("node:http");
-const body = Buffer.from(process.argv[1]);
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 65000;
-server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ msg: "ready", url: "http://127.0.0.1:" + server.address().port })));
-`;
 
 async function rps(url: string, headers: Record<string, string>): Promise<number> {
   const result = await autocannon({
@@ -68,7 +57,7 @@ async function main(): Promise<void> {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     const body = await sample.text();
-    const bare = await startNodeProcess(["-e", BARE_SERVER, body]);
+    const bare = await startBareServer(body);
     const auth = { authorization: `Bearer ${TOKEN}` };
     const ours: number[] = [];
     const base: number[] = [];

@@ -9,6 +9,10 @@
  *     floored: 2 is 2.0-2.99). A closed loop's latency is bound by its
  *     throughput (64 connections at R req/s wait 64/R s on average), so p50
  *     and p99 of both are also measured open loop at one offered rate (`--rate`).
+ *     The load generator shares the machine's cores, so each round also
+ *     reports the server's CPU per request (with PostgreSQL, its server's
+ *     too) and the load average: the figures that say what the code costs
+ *     when other work shakes req/s and p99.
  *  2. N creates through the API (32 at a time): creates per second, and the
  *     time from the first create until all N are synchronized, the reference
  *     backends simulated with operations taking 0 ms.
@@ -35,16 +39,17 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { CodesphereClient } from "../sdk";
+import { startBareServer } from "./support/bare-server";
 import { rssMiB, treeCpuSeconds } from "./support/cpu";
 import { FLEET_PROVIDER, startFleetBackend } from "./support/fleet-backend";
 import { type PacedResult, pacedGet } from "./support/paced";
 import { startPostgres, type TestPostgres } from "./support/postgres";
-import { CLI, median, startNodeProcess, startServe } from "./support/processes";
+import { CLI, median, startServe } from "./support/processes";
 
 const { values } = parseArgs({
   options: {
@@ -77,18 +82,6 @@ for (const s of STORES)
 const TOKEN = "bench-token";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-/** The baseline: node:http answering one precomputed buffer, nothing else. */
-const BARE_SERVER = `
-const http = require("node:http");
-const body = Buffer.from(process.argv[1]);
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 65000;
-server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ msg: "ready", url: "http://127.0.0.1:" + server.address().port })));
-`;
-
 /** Everything started here, stopped in reverse order on the way out (also on Ctrl-C). */
 const cleanups: (() => Promise<void>)[] = [];
 async function cleanUp(): Promise<void> {
@@ -102,10 +95,16 @@ const own = <T extends { stop(): Promise<void> }>(thing: T): T => {
 interface Load {
   rps: number;
   p99: number;
+  /** CPU the server used per answered request (µs; with PostgreSQL, its server's too): less shaken by other load than req/s. */
+  cpuMicros: number;
+  /** The machine's 1-minute load average at the end of the round (2 cores here: above 2 means queued work). */
+  loadAverage: number;
 }
 
 /** Closed loop: each connection sends its next request when the answer is in. */
-async function load(url: string): Promise<Load> {
+async function load(url: string, pids: number[]): Promise<Load> {
+  const cpu = () => pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+  const cpuBefore = cpu();
   const result = await autocannon({
     url,
     headers: AUTH,
@@ -115,7 +114,8 @@ async function load(url: string): Promise<Load> {
   });
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const cpuMicros = ((cpu() - cpuBefore) / result.requests.total) * 1e6;
+  return { rps: result.requests.average, p99: result.latency.p99, cpuMicros, loadAverage: loadavg()[0]! };
 }
 
 interface Figures {
@@ -190,6 +190,9 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   cleanups.push(() => client.close());
   const backend = own(await startFleetBackend(shared, `${first.url}/api`, TOKEN));
   const label = store === "sqlite" ? "embedded SQLite" : `PostgreSQL ${pg!.version}`;
+  const postmaster = pg
+    ? Number(readFileSync(join(pg.dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0])
+    : 0;
   console.log(`\n== ${label}`);
 
   // ---- 1: GET one service vs the bare server with the same bytes
@@ -197,12 +200,12 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   if (!(await waitSynchronized(first.url, 1, 30_000))) throw new Error("the GET sample never synchronized");
   const path = `/api/managed-services/${svc.id}`;
   const body = await (await fetch(`${first.url}${path}`, { headers: AUTH })).text();
-  const base = own(await startNodeProcess(["-e", BARE_SERVER, body]));
+  const base = own(await startBareServer(body));
   const bareRounds: Load[] = [];
   const ours: Load[] = [];
   for (let round = 0; round < num("rounds"); round++) {
-    bareRounds.push(await load(`${base.url}/`));
-    ours.push(await load(`${first.url}${path}`));
+    bareRounds.push(await load(`${base.url}/`, [base.proc.pid!]));
+    ours.push(await load(`${first.url}${path}`, pg ? [first.proc.pid!, postmaster] : [first.proc.pid!]));
   }
   // Closed-loop p99 at 64 connections is bound by throughput (Little's law: 64 / rate on average), so
   // latency is also measured at one offered rate both servers can carry.
@@ -249,9 +252,6 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   const idlePostgres: number[] = [];
   const idleBackend: number[] = [];
   if (reached) {
-    const postmaster = pg
-      ? Number(readFileSync(join(pg.dir, "pgdata", "postmaster.pid"), "utf8").split("\n")[0])
-      : 0;
     const sample = () => ({
       at: performance.now(),
       serve: servers.reduce((sum, s) => sum + treeCpuSeconds(s.proc.pid!), 0),
@@ -310,7 +310,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function printLoads(name: string, loads: Load[]): void {
   console.log(
     `${name}  median ${median(loads.map((l) => l.rps)).toFixed(0)} req/s (rounds ${loads.map((l) => l.rps.toFixed(0)).join(", ")})` +
-      `  p99 ${loads.map((l) => l.p99).join(", ")} ms`,
+      `  p99 ${loads.map((l) => l.p99).join(", ")} ms  CPU ${loads.map((l) => l.cpuMicros.toFixed(1)).join(", ")} µs/req` +
+      `  load average ${loads.map((l) => l.loadAverage.toFixed(2)).join(", ")}`,
   );
 }
 
@@ -326,6 +327,16 @@ function printTable(all: Figures[]): void {
     // autocannon's latency histogram keeps whole milliseconds (floored): "2" means 2.0-2.99 ms.
     ["GET p99 ms, landform", (f) => `${median(f.ours.map((l) => l.p99))}`, "< 5"],
     ["GET p99 ms, bare node:http", (f) => `${median(f.bare.map((l) => l.p99))}`, ""],
+    ["GET CPU µs/req, landform (+PostgreSQL)", (f) => median(f.ours.map((l) => l.cpuMicros)).toFixed(1), ""],
+    ["GET CPU µs/req, bare node:http", (f) => median(f.bare.map((l) => l.cpuMicros)).toFixed(1), ""],
+    [
+      "load average during GET (1 min)",
+      (f) => {
+        const all = [...f.bare, ...f.ours].map((l) => l.loadAverage);
+        return `${Math.min(...all).toFixed(1)}-${Math.max(...all).toFixed(1)}`;
+      },
+      "",
+    ],
     [`GET p99 ms at ${values.rate} req/s, landform`, (f) => ms(f.oursAtRate.p99), ""],
     [`GET p99 ms at ${values.rate} req/s, bare`, (f) => ms(f.bareAtRate.p99), ""],
     [`creates/s (${values.concurrency} at a time)`, (f) => f.createsPerSecond.toFixed(0), ""],

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import {
+  type Authentication,
   authenticate,
   bearerToken,
+  ConnectionGrants,
   loadTokens,
   parseTokenEntry,
   parseTokenFile,
@@ -189,5 +191,64 @@ describe("a request's Authorization header", () => {
     expect(authenticate(table, "Bearer good")).toEqual({ grant: { teams: new Set([1]), admin: false } });
     expect(authenticate(table, undefined)).toEqual({ refused: "send Authorization: Bearer <token>" });
     expect(authenticate(table, "Bearer bad")).toEqual({ refused: "the bearer token is not known here" });
+  });
+});
+
+describe("what a connection remembers of its Authorization header", () => {
+  const setup = () => {
+    const table = new TokenTable();
+    table.add("team-one", { teams: new Set([1]), admin: false });
+    table.add("team-two", { teams: new Set([2]), admin: false });
+    const lookups = vi.spyOn(table, "lookup");
+    return { table, lookups, grants: new ConnectionGrants(table) };
+  };
+  const teams = (auth: Authentication) => ("grant" in auth ? [...auth.grant.teams] : auth.refused);
+
+  it("answers a repeated header from memory, without hashing the token again", () => {
+    const { lookups, grants } = setup();
+    const socket = {};
+    for (let i = 0; i < 3; i++) expect(teams(grants.authenticate(socket, "Bearer team-one"))).toEqual([1]);
+    expect(lookups).toHaveBeenCalledTimes(1);
+  });
+
+  it("judges another token on the same connection on its own: one token's teams never pass to another", () => {
+    const { grants } = setup();
+    const socket = {};
+    expect(teams(grants.authenticate(socket, "Bearer team-one"))).toEqual([1]);
+    expect(teams(grants.authenticate(socket, "Bearer team-two"))).toEqual([2]);
+    // Same length, one character off; then a longer header starting with a known one.
+    expect(teams(grants.authenticate(socket, "Bearer team-twp"))).toBe("the bearer token is not known here");
+    expect(teams(grants.authenticate(socket, "Bearer team-two-x"))).toBe(
+      "the bearer token is not known here",
+    );
+    expect(teams(grants.authenticate(socket, undefined))).toBe("send Authorization: Bearer <token>");
+    expect(teams(grants.authenticate(socket, "Bearer team-one"))).toEqual([1]);
+  });
+
+  it("is kept per connection: another connection's header proves nothing", () => {
+    const { grants } = setup();
+    expect(teams(grants.authenticate({}, "Bearer team-one"))).toEqual([1]);
+    expect(teams(grants.authenticate({}, "Bearer nope"))).toBe("the bearer token is not known here");
+  });
+
+  it("is dropped when the table changes, so the table's current answer is what counts", () => {
+    const { table, lookups, grants } = setup();
+    const socket = {};
+    grants.authenticate(socket, "Bearer team-one");
+    table.add("team-three", { teams: new Set([3]), admin: false });
+    expect(teams(grants.authenticate(socket, "Bearer team-one"))).toEqual([1]);
+    expect(lookups).toHaveBeenCalledTimes(2);
+    grants.authenticate(socket, "Bearer team-one");
+    expect(lookups).toHaveBeenCalledTimes(2);
+  });
+
+  it("is gone with the table: a restart without the token refuses it on a connection that used it", () => {
+    const socket = {};
+    expect(teams(setup().grants.authenticate(socket, "Bearer team-one"))).toEqual([1]);
+    const restarted = new TokenTable();
+    restarted.add("team-two", { teams: new Set([2]), admin: false });
+    expect(teams(new ConnectionGrants(restarted).authenticate(socket, "Bearer team-one"))).toBe(
+      "the bearer token is not known here",
+    );
   });
 });

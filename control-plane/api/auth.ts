@@ -4,7 +4,7 @@
  * request's token is looked up. The plaintext tokens are not kept: only their
  * SHA-256 digests, each with its grant (docs/authorization.md).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Grant } from "../domain/types";
 
@@ -25,15 +25,22 @@ const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 /** How many leading digest bytes pick a bucket; the full digest is compared in constant time. */
 const BUCKET_BYTES = 8;
 
-const sha256 = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest();
+// The one-shot form: no Hash object per request (a GET pays for this on every call).
+const sha256 = (token: string): Buffer => hash("sha256", token, "buffer");
 
 /** Bearer token -> grant, holding only SHA-256 digests of the tokens. */
 export class TokenTable {
   private readonly buckets = new Map<string, Entry[]>();
   private count = 0;
+  private revisionCount = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  /** Bumped by every change, so a decision remembered elsewhere (ConnectionGrants) can tell it is stale. */
+  get revision(): number {
+    return this.revisionCount;
   }
 
   /** Adds a token; giving the same token twice is an error (two grants for one token would be a guess). */
@@ -49,6 +56,7 @@ export class TokenTable {
     bucket.push({ digest, grant: { teams: new Set(grant.teams), admin: grant.admin }, source });
     this.buckets.set(key, bucket);
     this.count += 1;
+    this.revisionCount += 1;
   }
 
   /**
@@ -181,11 +189,53 @@ export function bearerToken(header: string | undefined): string | undefined {
   return token === "" ? undefined : token;
 }
 
+export type Authentication = { grant: Grant } | { refused: string };
+
+/**
+ * Per connection, the grant of the Authorization header it last sent: a
+ * keep-alive client sends the same header with every request, and hashing it
+ * each time was a tenth of a GET's CPU. What is remembered is the table's
+ * answer for that exact header, so the team checks behind it are unchanged;
+ * it lives as long as the connection (a WeakMap on the socket) and is dropped
+ * when the table changes. Tokens are fixed for the life of a process, so
+ * revoking one means a restart, which closes every connection anyway.
+ *
+ * A connection may carry many clients' requests (a reverse proxy pools its
+ * upstream connections), so the remembered header is compared in constant
+ * time: another client's request must not learn it by timing the comparison.
+ */
+export class ConnectionGrants {
+  private readonly memo = new WeakMap<object, { header: string; grant: Grant; revision: number }>();
+
+  constructor(private readonly tokens: TokenTable) {}
+
+  authenticate(connection: object, authorization: string | undefined): Authentication {
+    if (authorization === undefined) return authenticate(this.tokens, authorization);
+    const seen = this.memo.get(connection);
+    if (seen && seen.revision === this.tokens.revision && sameInConstantTime(seen.header, authorization))
+      return { grant: seen.grant };
+    const auth = authenticate(this.tokens, authorization);
+    if ("grant" in auth)
+      this.memo.set(connection, { header: authorization, grant: auth.grant, revision: this.tokens.revision });
+    else this.memo.delete(connection);
+    return auth;
+  }
+}
+
+/**
+ * Whether two strings are equal, looking at every character whatever the
+ * first difference (timingSafeEqual on strings, without encoding them into
+ * buffers on every request). Only the length may show, as with timingSafeEqual.
+ */
+function sameInConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 /** The grant for a request's Authorization header, or why it is refused (the 401 detail). */
-export function authenticate(
-  tokens: TokenTable,
-  authorization: string | undefined,
-): { grant: Grant } | { refused: string } {
+export function authenticate(tokens: TokenTable, authorization: string | undefined): Authentication {
   const token = bearerToken(authorization);
   if (token === undefined) return { refused: "send Authorization: Bearer <token>" };
   const grant = tokens.lookup(token);

@@ -23,6 +23,7 @@ import { createHmac } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { DomainError } from "../domain/types";
 import type { IdempotencyKeys, RecordedAnswer } from "../store/idempotency";
+import { bearerToken } from "./auth";
 import { RawBody, type Route } from "./router";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
@@ -57,8 +58,10 @@ export class Idempotency {
    * malformed key and 409 while the same key is still being answered.
    * Otherwise the key is held until `release()` (call it when the response closes).
    */
-  begin(req: IncomingMessage, method: string, token: string): KeyedRequest | undefined {
+  /** `authorization` is the request's header: its bearer token scopes the key. */
+  begin(req: IncomingMessage, method: string, authorization: string | undefined): KeyedRequest | undefined {
     if (!HONOURED_METHODS.has(method)) return undefined;
+    const token = bearerToken(authorization) ?? "";
     const key = parseKey(req.headersDistinct[IDEMPOTENCY_HEADER]);
     if (key === undefined) return undefined;
     const scope = this.hash("scope", token);

@@ -100,12 +100,14 @@ export type Match =
 const NONE: Match = { kind: "none" };
 
 export class Router {
-  private readonly entries: PathEntry[] = [];
   /** Paths without placeholders, for a single map lookup. */
   private readonly literal = new Map<string, PathEntry>();
+  /** Patterns with placeholders by segment count, most specific first: a path is tried only against those of its length. */
+  private readonly byLength = new Map<number, PathEntry[]>();
 
   constructor(routes: readonly Route[], metrics: HttpMetrics) {
     const byPattern = new Map<string, PathEntry>();
+    const entries: PathEntry[] = [];
     for (const r of routes) {
       const segments = r.path.split("/").map((s) => (s.startsWith("{") && s.endsWith("}") ? null : s));
       const paramNames = r.path
@@ -117,7 +119,7 @@ export class Router {
       if (!entry) {
         entry = { pattern: r.path, segments, byMethod: new Map(), allow: "" };
         byPattern.set(key, entry);
-        this.entries.push(entry);
+        entries.push(entry);
       }
       if (entry.byMethod.has(r.method)) throw new Error(`route ${r.method} ${r.path} is declared twice`);
       if (!r.hidden && !r.operationId) throw new Error(`route ${r.method} ${r.path} needs an operationId`);
@@ -125,17 +127,24 @@ export class Router {
       entry.allow = [...entry.byMethod.keys()].join(", ");
     }
     // Literal segments win over placeholders: /managed-services/providers is not the service "providers".
-    this.entries.sort((a, b) => specificity(b) - specificity(a));
-    for (const e of this.entries) if (!e.segments.includes(null)) this.literal.set(e.pattern, e);
+    entries.sort((a, b) => specificity(b) - specificity(a));
+    for (const e of entries) {
+      if (!e.segments.includes(null)) {
+        this.literal.set(e.pattern, e);
+        continue;
+      }
+      const same = this.byLength.get(e.segments.length);
+      if (same) same.push(e);
+      else this.byLength.set(e.segments.length, [e]);
+    }
   }
 
   match(method: string, pathname: string): Match {
     const exact = this.literal.get(pathname);
     if (exact) return found(exact, method, []);
     const parts = pathname.split("/");
-    for (const entry of this.entries) {
+    for (const entry of this.byLength.get(parts.length) ?? []) {
       const segments = entry.segments;
-      if (segments.length !== parts.length) continue;
       let ok = true;
       for (let i = 0; i < segments.length; i++) {
         const s = segments[i];

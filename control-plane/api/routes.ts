@@ -30,6 +30,7 @@ const ServiceParams = z.strictObject({ id: Uuid });
 const ProviderParams = z.strictObject({ name: ProviderName, schemaVersion: ProviderSchemaVersion });
 
 const TAGS = ["managed-services"] as const;
+const rawJson = (json: string) => new RawBody(json);
 
 export function managedServicesRoutes(deps: {
   providers: ProvidersService;
@@ -124,8 +125,12 @@ export function managedServicesRoutes(deps: {
       params: ServiceParams,
       response: ManagedService,
       problems: [404],
-      // Kept serialized by the store with each write: sent as is.
-      handler: async ({ caller, params }) => new RawBody(await managedServices.getJson(caller, params.id)),
+      // Kept serialized by the store with each write: sent as is. No async function: an answer
+      // from memory stays synchronous (see ServiceQueries.getJson).
+      handler: ({ caller, params }) => {
+        const json = managedServices.getJson(caller, params.id);
+        return json instanceof Promise ? json.then(rawJson) : rawJson(json);
+      },
     }),
     route({
       method: "PATCH",

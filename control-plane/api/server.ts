@@ -13,7 +13,7 @@ import {
   type ManagedServicesService,
   type ProvidersService,
 } from "../domain/types";
-import { authenticate, bearerToken, type TokenTable } from "./auth";
+import { ConnectionGrants, type TokenTable } from "./auth";
 import { CLIENT_GONE, MAX_BODY_BYTES, MAX_JSON_DEPTH, nestsDeeperThan, readBody } from "./body";
 import type { Idempotency, KeyedRequest } from "./idempotency";
 import { HttpMetrics, type RouteSeries } from "./metrics";
@@ -68,7 +68,8 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
     ...(deps.extraRoutes ?? []),
   ];
   const router = new Router(routes, metrics);
-  const { tokens, log } = deps;
+  const { log } = deps;
+  const grants = new ConnectionGrants(deps.tokens);
   const quietReads = (deps.accessLog ?? "changes") === "changes";
 
   return function handle(req, res) {
@@ -113,14 +114,14 @@ export function createApiHandler(deps: ApiDeps): RequestListener {
       let caller: Caller;
       if (r.public) caller = { teams: NO_TEAMS, admin: false, traceId };
       else {
-        const auth = authenticate(tokens, req.headers.authorization);
+        const auth = grants.authenticate(req.socket, req.headers.authorization);
         if ("refused" in auth) {
           ex.problem(401, "Unauthorized", auth.refused, { "www-authenticate": 'Bearer realm="landform"' });
           return;
         }
         caller = { teams: auth.grant.teams, admin: auth.grant.admin, traceId };
         // The key is held (a repeat gets 409) until this response is over, however it ends.
-        keyed = deps.idempotency?.begin(req, method, bearerToken(req.headers.authorization) ?? "");
+        keyed = deps.idempotency?.begin(req, method, req.headers.authorization);
         if (keyed) res.once("close", keyed.release);
       }
 

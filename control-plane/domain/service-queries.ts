@@ -7,8 +7,17 @@
 import type * as schemas from "../../sdk/schemas";
 import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
+import type { ServiceView } from "../store/view-reads";
 import type { Catalog } from "./providers";
-import { badRequest, type Caller, type ControlPlaneStats, conflict, forbidden, notFound } from "./types";
+import {
+  type Awaitable,
+  badRequest,
+  type Caller,
+  type ControlPlaneStats,
+  conflict,
+  forbidden,
+  notFound,
+} from "./types";
 import { viewOf } from "./view";
 
 export interface ManagedServicesOptions {
@@ -25,8 +34,15 @@ export class ServiceQueries implements ControlPlaneStats {
 
   constructor(protected readonly o: ManagedServicesOptions) {}
 
-  async getJson(caller: Caller, id: string): Promise<string> {
-    const found = await this.o.store.serviceView(id);
+  /** Synchronous when the store answers from memory (SQLite), so the GET path then creates no promise. */
+  getJson(caller: Caller, id: string): Awaitable<string> {
+    const found = this.o.store.serviceView(id);
+    if (found instanceof Promise) return found.then((view) => this.visibleView(caller, id, view));
+    return this.visibleView(caller, id, found);
+  }
+
+  private visibleView(caller: Caller, id: string, found: ServiceView | undefined): string {
+    // Teams are walls: a service of another team is as absent as one that never was.
     if (!found || !caller.teams.has(found.teamId)) throw this.notFound(id);
     return found.view;
   }

@@ -103,7 +103,7 @@ export class PostgresDb extends TxScope<Tx> implements Db {
     try {
       await client.query("BEGIN");
       try {
-        const result = await this.scope.run(tx, fn);
+        const result = await this.within(tx, fn);
         if (tx.doomed !== undefined) throw doomedError(tx.doomed);
         await client.query("COMMIT");
         tx.done = true;

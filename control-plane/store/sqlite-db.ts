@@ -89,7 +89,7 @@ export class SqliteDb extends TxScope<Tx> implements Db {
       }
       this.db.exec("SAVEPOINT landform_tx");
       try {
-        result = await this.scope.run(tx, fn);
+        result = await this.within(tx, fn);
         if (tx.doomed !== undefined) throw doomedError(tx.doomed);
         this.db.exec("RELEASE landform_tx");
       } catch (error) {

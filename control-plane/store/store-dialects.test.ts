@@ -7,12 +7,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type * as schemas from "../../sdk/schemas";
 import { event, postgresKind, service } from "../../test/support/store-kinds";
 import { MIGRATIONS } from "./migrations";
+import { PostgresDb } from "./postgres-db";
 import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
+import { BatchedViews, MAX_VIEW_STATEMENTS, type ServiceView } from "./view-reads";
 
 describe("store on PostgreSQL only: replicas share one database", () => {
   const kind = postgresKind();
@@ -63,6 +66,42 @@ describe("store on PostgreSQL only: replicas share one database", () => {
       expect(again.map((v) => JSON.parse(v!.view).config.n)).toEqual([333, 4]);
     } finally {
       await b.close();
+    }
+  });
+
+  it("keeps at most two view statements out; views asked meanwhile wait for the next one and read what is current", async () => {
+    const { store: a, where } = await kind.fresh();
+    for (let i = 0; i < 7; i++) await a.putService({ ...service(`w${i}`), config: { n: i } });
+    // A database that takes 100 ms a statement: the later turns' reads are asked while earlier ones are out.
+    const db = new PostgresDb(where.database!);
+    const all = db.all.bind(db);
+    let out = 0;
+    let most = 0;
+    vi.spyOn(db, "all").mockImplementation(async (sql, params) => {
+      most = Math.max(most, ++out);
+      try {
+        await sleep(100);
+        return await all(sql, params);
+      } finally {
+        out--;
+      }
+    });
+    const views = new BatchedViews(db);
+    try {
+      const asked: Promise<ServiceView | undefined>[] = [];
+      for (let turn = 0; turn < 6; turn++) {
+        asked.push(views.read(`w${turn}`), views.read("w0"));
+        await new Promise((r) => setImmediate(r));
+      }
+      // Committed while statements are out: a read asked after it sees it.
+      await a.putService({ ...(await a.service("w6"))!, config: { n: 666 } });
+      const after = views.read("w6");
+      const got = await Promise.all(asked);
+      expect(got.map((v) => JSON.parse(v!.view).config.n)).toEqual([0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0]);
+      expect(JSON.parse((await after)!.view).config.n).toBe(666);
+      expect(most).toBe(MAX_VIEW_STATEMENTS);
+    } finally {
+      await db.close();
     }
   });
 

@@ -127,6 +127,21 @@ describe.each([sqliteKind(), postgresKind()])("store contract: $name", (kind: St
       expect((await store.service("first"))?.id).toBe("first");
     });
 
+    it("keeps a transaction's writes in it while another one ends beside it", async () => {
+      const { store } = await fresh();
+      const long = store
+        .transaction(async () => {
+          await sleep(40); // the short one commits meanwhile (PostgreSQL runs both at once)
+          await store.putService(service("long"));
+          throw new Error("long one fails");
+        })
+        .catch((e: Error) => e.message);
+      await store.transaction(() => store.putService(service("short")));
+      expect(await long).toBe("long one fails");
+      expect(await store.service("long")).toBeUndefined();
+      expect((await store.service("short"))?.id).toBe("short");
+    });
+
     it("runs concurrent transactions without losing either", async () => {
       const { store } = await fresh();
       await Promise.all(

@@ -38,7 +38,7 @@ import { type SealedSecret, ServiceWrites } from "./service-writes";
 import { SqliteDb } from "./sqlite-db";
 import { openSqlite } from "./sqlite-open";
 import { parse, type RecordRow, SQL } from "./store-sql";
-import { BatchedViews } from "./view-reads";
+import { BatchedViews, type ServiceView } from "./view-reads";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
@@ -77,7 +77,7 @@ export class Store {
    * by reads outside a transaction (they see committed rows), dropped on
    * every write of the service.
    */
-  private readonly views: Map<string, { teamId: number; view: string }> | undefined;
+  private readonly views: Map<string, ServiceView> | undefined;
   /** Bumped by every service write: a view read while one happened is not cached (it may be stale). */
   private serviceWriteCount = 0;
   private readonly serviceWrites: ServiceWrites;
@@ -261,11 +261,21 @@ export class Store {
     const row = await this.db.get<RecordRow>(SQL.service, [id]);
     return row && parse(row);
   }
-  /** The service's API view as JSON text, and its team (for the caller's access check). */
-  async serviceView(id: string): Promise<{ teamId: number; view: string } | undefined> {
-    const cached = this.views?.get(id);
-    if (cached && !this.db.inTransaction()) return cached;
-    if (this.batchedViews && !this.db.inTransaction()) return this.batchedViews.read(id);
+  /**
+   * The service's API view as JSON text, and its team (for the caller's
+   * access check). A view SQLite holds in memory comes back as is, not in a
+   * promise: a GET answered from memory then creates none (each one costs
+   * an async-hooks call while transactions use AsyncLocalStorage).
+   */
+  serviceView(id: string): ServiceView | undefined | Promise<ServiceView | undefined> {
+    if (!this.db.inTransaction()) {
+      const cached = this.views?.get(id);
+      if (cached) return cached;
+      if (this.batchedViews) return this.batchedViews.read(id);
+    }
+    return this.readView(id);
+  }
+  private async readView(id: string): Promise<ServiceView | undefined> {
     const writesBefore = this.serviceWriteCount;
     const row = await this.db.get<{ team_id: number; view: string | null }>(SQL.view, [id]);
     const found = row && { teamId: row.team_id, view: row.view ?? "" };

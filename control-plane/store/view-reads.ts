@@ -5,11 +5,21 @@
  * reads the database after it arrived, so a write committed through any
  * replica is seen at once; what is shared is the round trip, which on a
  * busy server costs more than the lookup (64 connections: a few statements
- * per turn instead of dozens).
+ * per turn instead of dozens). At most MAX_VIEW_STATEMENTS are out at once;
+ * views asked for meanwhile go in the next one, still read after they were asked.
  */
 import type { Db } from "./db";
 
 const MAX_IDS = 256;
+/**
+ * Statements out at once. More only cut the same reads into smaller batches:
+ * each one more round trip, more parsing on both ends and another wake-up of
+ * the database's backend (measured on 2 cores at 64 connections: batches of
+ * about 25 views, and 5-10% more GETs a second with one or two out than with
+ * one per turn). Two keep one in flight while the last one is answered, and
+ * leave the rest of the pool to writes.
+ */
+export const MAX_VIEW_STATEMENTS = 2;
 const VIEWS = "SELECT id, team_id, view FROM services WHERE id = ANY(?)";
 
 export interface ServiceView {
@@ -25,6 +35,7 @@ interface Waiter {
 export class BatchedViews {
   private pending = new Map<string, Waiter[]>();
   private flushing = false;
+  private inFlight = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -43,20 +54,38 @@ export class BatchedViews {
 
   private flush(): void {
     this.flushing = false;
-    const batch = this.pending;
-    this.pending = new Map();
-    const ids = [...batch.keys()];
-    for (let i = 0; i < ids.length; i += MAX_IDS) {
-      const chunk = ids.slice(i, i + MAX_IDS);
-      this.db.all<{ id: string; team_id: number; view: string | null }>(VIEWS, [chunk]).then(
-        (rows) => {
-          const found = new Map(rows.map((r) => [r.id, { teamId: r.team_id, view: r.view ?? "" }]));
-          for (const id of chunk) for (const w of batch.get(id)!) w.resolve(found.get(id));
-        },
-        (error: unknown) => {
-          for (const id of chunk) for (const w of batch.get(id)!) w.reject(error);
-        },
-      );
+    while (this.inFlight < MAX_VIEW_STATEMENTS && this.pending.size > 0) this.send(this.take());
+  }
+
+  /** Up to MAX_IDS of the pending views (the oldest first); the rest wait for the next statement. */
+  private take(): Map<string, Waiter[]> {
+    const batch = new Map<string, Waiter[]>();
+    for (const [id, waiters] of this.pending) {
+      if (batch.size === MAX_IDS) break;
+      batch.set(id, waiters);
+      this.pending.delete(id);
     }
+    return batch;
+  }
+
+  private send(batch: Map<string, Waiter[]>): void {
+    this.inFlight += 1;
+    this.db.all<{ id: string; team_id: number; view: string | null }>(VIEWS, [[...batch.keys()]]).then(
+      (rows) => {
+        this.done();
+        const found = new Map(rows.map((r) => [r.id, { teamId: r.team_id, view: r.view ?? "" }]));
+        for (const [id, waiters] of batch) for (const w of waiters) w.resolve(found.get(id));
+      },
+      (error: unknown) => {
+        this.done();
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      },
+    );
+  }
+
+  /** A statement is answered: what was asked for meanwhile goes out now, as one batch. */
+  private done(): void {
+    this.inFlight -= 1;
+    if (!this.flushing) this.flush();
   }
 }
