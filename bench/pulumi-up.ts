@@ -64,8 +64,16 @@ for (let i = 0; i < ${COUNT}; i++) {
 `;
 }
 
-/** N resources of a dynamic provider that does nothing: the engine's own cost per resource. */
-function noopProgram(): string {
+/**
+ * N resources of a dynamic provider that does nothing, declared with the same
+ * inputs as the services, the secret password included: the engine's own cost
+ * per resource of that shape, the floor the ratios are taken against. A secret
+ * input costs the engine encryption in every checkpoint it writes, so the
+ * earlier floor without it (still shown, `withSecret` false) counted that as
+ * the provider's overhead.
+ */
+function noopProgram(withSecret = true): string {
+  const secret = withSecret ? `\n    secrets: pulumi.secret({ password: "bench-password-" + i }),` : "";
   return `"use strict";
 const pulumi = require("@pulumi/pulumi");
 const noop = {
@@ -76,7 +84,11 @@ class Noop extends pulumi.dynamic.Resource {
   constructor(name, args) { super(noop, name, args, {}, "bench", "Noop"); }
 }
 for (let i = 0; i < ${COUNT}; i++) {
-  new Noop("svc-" + i, { name: "bench-" + i, provider: { name: "redis", version: "v1" }, plan: { id: 0 } });
+  new Noop("svc-" + i, {
+    name: "bench-" + i,
+    provider: { name: "redis", version: "v1" },
+    plan: { id: 0 },${secret}
+  });
 }
 `;
 }
@@ -96,7 +108,11 @@ function percentile(xs: number[], p: number): number {
 
 async function upVersusNoop(work: string, binDir: string): Promise<string> {
   const cp = await startServe(TOKEN, 0);
-  const programs: Record<string, string> = { services: servicesProgram(), noop: noopProgram() };
+  const programs: Record<string, string> = {
+    services: servicesProgram(),
+    noop: noopProgram(),
+    "noop-plain": noopProgram(false),
+  };
   if (values.baseline) programs.baseline = servicesProgram(path.resolve(values.baseline));
   const dirs = Object.fromEntries(Object.keys(programs).map((kind) => [kind, path.join(work, kind)]));
   const env: NodeJS.ProcessEnv = {
@@ -136,7 +152,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
         results[kind]!.up.push(
           pulumi(bin, dirs[kind]!, roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
         );
-        if (kind !== "noop") {
+        if (!kind.startsWith("noop")) {
           results[kind]!.controlPlane.push(await controlPlaneWindow(api, `bench-${roundEnv.BENCH_ROUND}-`));
         }
       }
@@ -154,7 +170,8 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
       `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
     const labels: Record<string, string> = {
-      noop: "no-op",
+      noop: "no-op (floor)",
+      "noop-plain": "no-op, no secret",
       services: "services",
       baseline: "services (baseline)",
     };
