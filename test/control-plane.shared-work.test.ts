@@ -27,6 +27,9 @@ afterAll(async () => {
 async function database(): Promise<{ url: string; admin: pg.Pool }> {
   const url = await server.createDatabase();
   const admin = new pg.Pool({ connectionString: url, max: 4 });
+  // The server's shutdown in afterAll may end a connection the pool is still closing
+  // (57P01); without a listener that error would escape the test as an uncaught one.
+  admin.on("error", () => {});
   for (const m of MIGRATIONS) for (const sql of m.sql(POSTGRES)) await admin.query(sql);
   return { url, admin };
 }
