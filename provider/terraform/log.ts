@@ -25,8 +25,13 @@ function timestamp(d = new Date()): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** Whether lines of `level` are written: callers check it before building costly fields. */
+export function logs(level: Level): boolean {
+  return RANK[level] >= threshold;
+}
+
 export function log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
-  if (RANK[level] < threshold) return;
+  if (!logs(level)) return;
   process.stderr.write(
     `${JSON.stringify({ "@level": level, "@message": message, "@module": "landform", "@timestamp": timestamp(), ...fields })}\n`,
   );

@@ -9,7 +9,7 @@
  * starts a new plugin process for every phase of a run.
  */
 import { type GrpcServer, serveGrpc, type UnaryMethod } from "./grpc-server";
-import { log } from "./log";
+import { log, logs } from "./log";
 import { Codec, type Message } from "./protobuf";
 import { controllerShutdown, healthCheck, type Method, registry } from "./protocol";
 import { createTlsIdentity, handshakeCert } from "./tls";
@@ -76,10 +76,12 @@ export async function servePlugin(
         const response = await handler(codec.decode(m.request, bytes));
         const encoded = codec.encode(m.response, response);
         // Under TF_LOG=trace: where a run's time goes, call by call.
-        log("trace", `${name} served`, {
-          rpc: name,
-          duration_ms: Math.round((performance.now() - started) * 10) / 10,
-        });
+        if (logs("trace")) {
+          log("trace", `${name} served`, {
+            rpc: name,
+            duration_ms: Math.round((performance.now() - started) * 10) / 10,
+          });
+        }
         return encoded;
       } catch (error) {
         log("error", `${name} failed`, { error: error instanceof Error ? error.stack : String(error) });
