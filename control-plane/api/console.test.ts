@@ -33,7 +33,8 @@ describe("one-time sign-in codes", () => {
     const { c } = codes();
     expect(() => c.issue("not-a-token")).toThrow(/accepted token/);
     const code = c.issue("tok-team-1");
-    expect(c.redeem(`${code.slice(0, -1)}A`)).toBeUndefined();
+    const other = code.endsWith("A") ? "B" : "A"; // a guess one character off, never the code itself
+    expect(c.redeem(`${code.slice(0, -1)}${other}`)).toBeUndefined();
     expect(c.redeem(code)).toBe("tok-team-1");
   });
 });
