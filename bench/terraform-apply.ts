@@ -10,6 +10,12 @@
  * separates what Terraform's plugin process per phase costs any Node.js
  * plugin from what the API work adds.
  *
+ * The provider runs three ways (cli/terraform-launcher.ts): through a
+ * resident provider that is already running (a second command within its
+ * idle time), through one that each command starts ("cold resident": the
+ * first command of a day), and as a plugin process per phase
+ * (LANDFORM_PROVIDER_RESIDENT=0, as before the resident existed).
+ *
  * The control plane's own share is reported too: from the first service's
  * creation request to the last one's ServiceSynchronized event. No provider
  * can apply faster than that; the rest is Terraform and the provider.
@@ -26,6 +32,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { stopResident } from "../cli/terraform-launcher";
 import { findOnPath } from "../cli/tools";
 import { PROVIDER_SOURCE } from "../provider/terraform/address";
 import { CodesphereClient } from "../sdk";
@@ -112,11 +119,16 @@ async function main(): Promise<void> {
     CS_TOKEN: TOKEN,
   };
   delete baseEnv.TF_DISABLE_PLUGIN_TLS;
-  const envFor = (packageDir: string, label: string): NodeJS.ProcessEnv => ({
-    ...baseEnv,
-    TF_CLI_CONFIG_FILE: checkoutMirror(packageDir, path.join(work, `tools-${label}`)).configFile,
-  });
+  const residents: string[] = [];
+  const envFor = (packageDir: string, label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+    const mirror = checkoutMirror(packageDir, path.join(work, `tools-${label}`));
+    // A checkout from before the resident provider has none.
+    if (mirror.residentDir) residents.push(mirror.residentDir);
+    return { ...baseEnv, TF_CLI_CONFIG_FILE: mirror.configFile, ...extra };
+  };
   const cp = await startServe(TOKEN, 0);
+  const coldEnv = envFor(ROOT, "cold");
+  const coldResident = residents.at(-1)!;
   // Each kind: its folder, its environment (which provider build), its configuration per round.
   const kinds: {
     label: string;
@@ -125,6 +137,8 @@ async function main(): Promise<void> {
     config: (round: number) => string;
     /** Name prefix of the round's services (none for terraform_data). */
     prefix?: (round: number) => string;
+    /** Run before each apply and destroy, untimed. */
+    before?: () => Promise<void>;
   }[] = [
     {
       label: "terraform_data",
@@ -138,6 +152,22 @@ async function main(): Promise<void> {
       env: envFor(ROOT, "this"),
       config: (round) => servicesConfig(cp.apiUrl, `${round}`),
       prefix: (round) => `bench-${round}-`,
+    },
+    {
+      // The first command after the resident's idle exit (or ever) starts it.
+      label: "services, cold resident",
+      dir: path.join(work, "services-cold"),
+      env: coldEnv,
+      config: (round) => servicesConfig(cp.apiUrl, `cold-${round}`),
+      prefix: (round) => `bench-cold-${round}-`,
+      before: () => stopResident(coldResident),
+    },
+    {
+      label: "services, no resident",
+      dir: path.join(work, "services-direct"),
+      env: envFor(ROOT, "direct", { LANDFORM_PROVIDER_RESIDENT: "0" }),
+      config: (round) => servicesConfig(cp.apiUrl, `direct-${round}`),
+      prefix: (round) => `bench-direct-${round}-`,
     },
   ];
   kinds.push({
@@ -173,6 +203,7 @@ async function main(): Promise<void> {
       const order = kinds.map((_, i) => kinds[(round + i) % kinds.length]!);
       for (const kind of order) {
         fs.writeFileSync(path.join(kind.dir, "main.tf"), kind.config(round));
+        await kind.before?.();
         results
           .get(kind.label)!
           .apply.push(
@@ -183,6 +214,7 @@ async function main(): Promise<void> {
         }
       }
       for (const kind of order) {
+        await kind.before?.();
         results
           .get(kind.label)!
           .destroy.push(
@@ -195,10 +227,10 @@ async function main(): Promise<void> {
     const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}x`;
     let table =
       `terraform ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.split("\n")[0]}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-      `${"".padEnd(22)} ${"apply".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
+      `${"".padEnd(24)} ${"apply".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
     for (const kind of kinds) {
       const r = results.get(kind.label)!;
-      table += `${kind.label.padEnd(22)} ${seconds(r.apply).padStart(9)} ${ratio(r.apply, floor.apply).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
+      table += `${kind.label.padEnd(24)} ${seconds(r.apply).padStart(9)} ${ratio(r.apply, floor.apply).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
     }
     process.stdout.write(table);
     process.stdout.write(
@@ -206,6 +238,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await api.close();
+    await Promise.all(residents.map((dir) => stopResident(dir)));
     await cp.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }

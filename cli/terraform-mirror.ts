@@ -5,7 +5,7 @@
  * the mirror (use it as TF_CLI_CONFIG_FILE; `landform tools
  * --terraform-config` prints its path).
  *
- * The launcher is the only file in the mirror's package folder, because the
+ * The launcher (./terraform-launcher) is the only file in the mirror's package folder, because the
  * lock file's `h1:` hash covers that folder: code changes never change it.
  * Only node: builtins are used (this runs from `landform tools`).
  */
@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 import { PROVIDER_HOST, PROVIDER_NAMESPACE, PROVIDER_TYPE } from "../provider/terraform/address";
+import { launcherScript } from "./terraform-launcher";
 
 export {
   PROVIDER_HOST,
@@ -21,6 +22,7 @@ export {
   PROVIDER_SOURCE,
   PROVIDER_TYPE,
 } from "../provider/terraform/address";
+export { launcherScript, stopResident } from "./terraform-launcher";
 
 export interface TerraformMirror {
   /** The filesystem mirror's root. */
@@ -31,6 +33,8 @@ export interface TerraformMirror {
   configFile: string;
   /** The provider version the mirror offers (the landform package's). */
   version: string;
+  /** The resident provider's folder (provider/terraform/resident.ts). */
+  residentDir: string;
 }
 
 /** Terraform's name for this machine's platform, e.g. linux_amd64. */
@@ -38,25 +42,6 @@ export function terraformPlatform(platform: string = process.platform, arch: str
   const os = platform === "win32" ? "windows" : platform;
   const cpu = arch === "x64" ? "amd64" : arch === "ia32" ? "386" : arch;
   return `${os}_${cpu}`;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The launcher: node (LANDFORM_NODE, else the node that ran `landform tools`) on the built plugin. */
-export function launcherScript(node: string, entry: string): string {
-  return [
-    "#!/bin/sh",
-    "# Written by `landform tools`: starts landform's Terraform provider (landform/codesphere).",
-    `entry=${shellQuote(entry)}`,
-    'if [ ! -f "$entry" ]; then',
-    '  echo "terraform-provider-codesphere: $entry is missing; run npm run build in the landform package" >&2',
-    "  exit 1",
-    "fi",
-    `exec "\${LANDFORM_NODE:-${node.replace(/["\\$`]/g, (c) => `\\${c}`)}}" "$entry" "$@"`,
-    "",
-  ].join("\n");
 }
 
 /** The CLI configuration: this provider from the mirror, every other one as usual. */
@@ -123,8 +108,9 @@ export function ensureTerraformMirror(options: {
   }
   const launcher = path.join(packageFolder, `terraform-provider-${PROVIDER_TYPE}`);
   const entry = path.join(options.packageDir, "dist", "provider", "terraform", "bundle", "main.js");
-  writeIfChanged(launcher, launcherScript(options.node ?? process.execPath, entry), 0o755);
+  const residentDir = path.join(root, "resident");
+  writeIfChanged(launcher, launcherScript(options.node ?? process.execPath, entry, residentDir), 0o755);
   const configFile = path.join(root, "terraform.rc");
   writeIfChanged(configFile, cliConfig(mirrorDir), 0o644);
-  return { mirrorDir, launcher, configFile, version };
+  return { mirrorDir, launcher, configFile, version, residentDir };
 }

@@ -66,8 +66,8 @@ const runtimes = terraformRuntimes();
 // Synth does not depend on the CLI, so it runs once; its output is validated by each CLI.
 describe("the example app's synth output", () => {
   const spaces: Workspace[] = [];
-  afterAll(() => {
-    for (const s of spaces) s.cleanup();
+  afterAll(async () => {
+    await Promise.all(spaces.map((s) => s.cleanup()));
   });
 
   it(
@@ -147,7 +147,7 @@ describe.each(runtimes.map((r) => [r.name, r] as const))("cdktf with %s", (_name
   afterAll(async () => {
     await client?.close();
     await cp?.close();
-    ws?.cleanup();
+    await ws?.cleanup();
   });
 
   describe("cdktf deploy with the codesphere provider", () => {

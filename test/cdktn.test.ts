@@ -61,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await cp?.close();
-  ws?.cleanup();
+  await ws?.cleanup();
 });
 
 describe("the CDK Terrain example", () => {

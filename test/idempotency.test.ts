@@ -165,7 +165,7 @@ output "db_id" {
         expect(named.map((s) => s.id)).toEqual([id]);
         expect(named[0]?.status.state).toBe("synchronized");
       } finally {
-        ws.cleanup();
+        await ws.cleanup();
       }
     },
     RUNTIME_TIMEOUT_MS,

@@ -110,7 +110,7 @@ describe.each(RUNTIMES)("%s with the codesphere provider", (_name, runtime) => {
   afterAll(async () => {
     await client?.close();
     await cp?.close();
-    ws?.cleanup();
+    await ws?.cleanup();
   });
 
   it("runs the CLI it names, and for OpenTofu with no terraform anywhere on PATH", async () => {

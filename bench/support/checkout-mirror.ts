@@ -7,7 +7,11 @@
 import * as path from "node:path";
 import type { ensureTerraformMirror, TerraformMirror } from "../../cli/terraform-mirror";
 
-export function checkoutMirror(packageDir: string, cacheRoot: string): TerraformMirror {
+/** A checkout from before the resident provider has no `residentDir`. */
+export function checkoutMirror(
+  packageDir: string,
+  cacheRoot: string,
+): Omit<TerraformMirror, "residentDir"> & { residentDir?: string } {
   const own = require(path.join(packageDir, "dist", "cli", "terraform-mirror.js")) as {
     ensureTerraformMirror: typeof ensureTerraformMirror;
   };

@@ -38,6 +38,13 @@ export interface CheckResult {
 
 let ajv: Ajv2020 | undefined;
 const compiled = new WeakMap<object, ValidateFunction>();
+/**
+ * The same validators by the schema's text: every plan fetches the catalog
+ * anew, and a long-lived process (the resident Terraform provider) would
+ * otherwise compile, and ajv keep, each schema once per fetch. Distinct
+ * texts are few (one per provider version and plan parameter).
+ */
+const compiledByText = new Map<string, ValidateFunction>();
 
 function validator(schema: JsonSchema): ValidateFunction {
   if (!ajv) {
@@ -56,7 +63,12 @@ function validator(schema: JsonSchema): ValidateFunction {
   }
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    const text = JSON.stringify(schema);
+    fn = compiledByText.get(text);
+    if (!fn) {
+      fn = ajv.compile(schema);
+      compiledByText.set(text, fn);
+    }
     compiled.set(schema, fn);
   }
   return fn;

@@ -138,11 +138,13 @@ function handle(
 /**
  * Serves `methods` (by full path, `/package.Service/Method`) on 127.0.0.1 at a
  * free port: over mutual TLS when `tls` is given, else plain HTTP/2 (only when
- * the client disabled TLS).
+ * the client disabled TLS). `onDisconnect` is called whenever the last open
+ * connection closes.
  */
 export async function serveGrpc(
   methods: ReadonlyMap<string, UnaryMethod>,
   tls?: TlsOptions,
+  onDisconnect?: () => void,
 ): Promise<GrpcServer> {
   const settings = { maxSessionMemory: 64 };
   const server = tls
@@ -159,7 +161,10 @@ export async function serveGrpc(
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    session.once("close", () => {
+      sessions.delete(session);
+      if (sessions.size === 0) onDisconnect?.();
+    });
     session.on("error", () => {});
   });
   server.on("stream", (stream, headers) => handle(methods, stream, headers));

@@ -1,7 +1,9 @@
 /**
- * Logging to standard error as hclog JSON lines, which Terraform parses and
- * shows under TF_LOG (its parser needs exactly six fractional digits in
- * `@timestamp`). Standard output carries only the handshake line.
+ * Logging as hclog JSON lines, which Terraform parses and shows under
+ * TF_LOG (its parser needs exactly six fractional digits in `@timestamp`).
+ * A plugin process writes them to standard error (standard output carries
+ * only the handshake line); a session of the resident provider writes them
+ * to its launcher, which passes them on to Terraform (./resident).
  *
  * Lines below the level that TF_LOG_PROVIDER (else TF_LOG) asks for are not
  * written at all, as Go providers do: Terraform drops them anyway, and a
@@ -19,20 +21,35 @@ export function thresholdOf(env: NodeJS.ProcessEnv): number {
   return wanted in RANK ? RANK[wanted as Level] : RANK.warn;
 }
 
-const threshold = thresholdOf(process.env);
+export interface Log {
+  /** Whether lines of `level` are written: callers check it before building costly fields. */
+  logs(level: Level): boolean;
+  log(level: Level, message: string, fields?: Record<string, unknown>): void;
+}
 
 function timestamp(d = new Date()): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** Whether lines of `level` are written: callers check it before building costly fields. */
-export function logs(level: Level): boolean {
-  return RANK[level] >= threshold;
+/** A log at the level `env` asks for, writing each line with `write`. */
+export function createLog(env: NodeJS.ProcessEnv, write: (line: string) => void): Log {
+  const threshold = thresholdOf(env);
+  const logs = (level: Level) => RANK[level] >= threshold;
+  return {
+    logs,
+    log(level, message, fields = {}) {
+      if (!logs(level)) return;
+      write(
+        `${JSON.stringify({ "@level": level, "@message": message, "@module": "landform", "@timestamp": timestamp(), ...fields })}\n`,
+      );
+    },
+  };
 }
 
-export function log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
-  if (!logs(level)) return;
-  process.stderr.write(
-    `${JSON.stringify({ "@level": level, "@message": message, "@module": "landform", "@timestamp": timestamp(), ...fields })}\n`,
-  );
+let processLog: Log | undefined;
+
+/** The plugin process's own log: standard error, at the level of its environment. */
+export function stderrLog(): Log {
+  processLog ??= createLog(process.env, (line) => process.stderr.write(line));
+  return processLog;
 }

@@ -1,8 +1,9 @@
 /**
  * Entry point of the Terraform provider plugin `landform/codesphere`
  * (started by the launcher that `landform tools` puts in the provider
- * mirror). Loads as little as possible before the handshake: Terraform
- * starts a new plugin process for every phase of a run.
+ * mirror), or the resident provider that serves the launcher's sessions.
+ * Loads as little as possible before the handshake: Terraform starts a new
+ * plugin process for every phase of a run.
  */
 import * as nodeModule from "node:module";
 import { HandshakeError, servePlugin } from "./plugin";
@@ -28,9 +29,19 @@ async function main(): Promise<void> {
   await servePlugin(providerMethods, handlers);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof HandshakeError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,
-  );
-  process.exit(1);
-});
+/** `main.js --resident DIR`: the resident provider the launcher starts (./resident). */
+async function resident(dir: string): Promise<void> {
+  process.on("SIGINT", () => {});
+  const { runResident } = await import("./resident.js");
+  const running = await runResident({ dir, entry: process.argv[1] ?? "" });
+  if (!running) process.exit(0); // another resident serves this folder
+}
+
+(process.argv[2] === "--resident" && process.argv[3] ? resident(process.argv[3]) : main()).catch(
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof HandshakeError ? error.message : error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

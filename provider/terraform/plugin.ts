@@ -9,10 +9,10 @@
  * starts a new plugin process for every phase of a run.
  */
 import { type GrpcServer, serveGrpc, type UnaryMethod } from "./grpc-server";
-import { log, logs } from "./log";
+import { type Log, stderrLog } from "./log";
 import { Codec, type Message } from "./protobuf";
 import { controllerShutdown, healthCheck, type Method, registry } from "./protocol";
-import { createTlsIdentity, handshakeCert } from "./tls";
+import { createTlsIdentity, handshakeCert, type TlsIdentity } from "./tls";
 
 export const MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE";
 export const MAGIC_COOKIE_VALUE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
@@ -29,6 +29,12 @@ export interface ServeOptions {
   out?: (line: string) => void;
   /** Called once the process should end (after Shutdown); default process.exit(0). */
   exit?: () => void;
+  /** Where log lines go; default standard error. */
+  log?: Log;
+  /** The server's certificate and key; default a fresh one. */
+  identity?: TlsIdentity;
+  /** Called when the client's last connection closes (it went away without Shutdown). */
+  onDisconnect?: () => void;
 }
 
 export interface RunningPlugin {
@@ -67,6 +73,7 @@ export async function servePlugin(
 ): Promise<RunningPlugin> {
   const env = options.env ?? process.env;
   checkEnvironment(env);
+  const { log, logs } = options.log ?? stderrLog();
 
   const routes = new Map<string, UnaryMethod>();
   const route = (name: string, m: Method, handler: Handler) =>
@@ -110,16 +117,16 @@ export async function servePlugin(
   const clientCert = env.PLUGIN_CLIENT_CERT;
   let certText = "";
   if (clientCert) {
-    const identity = createTlsIdentity();
-    server = await serveGrpc(routes, {
-      clientCertPem: clientCert,
-      keyPem: identity.keyPem,
-      certPem: identity.certPem,
-    });
+    const identity = options.identity ?? createTlsIdentity();
+    server = await serveGrpc(
+      routes,
+      { clientCertPem: clientCert, keyPem: identity.keyPem, certPem: identity.certPem },
+      options.onDisconnect,
+    );
     certText = handshakeCert(identity.certDer);
   } else {
     // Only when the client disabled TLS (TF_DISABLE_PLUGIN_TLS=1).
-    server = await serveGrpc(routes);
+    server = await serveGrpc(routes, undefined, options.onDisconnect);
   }
   const running = server;
   const handshake = `1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${running.port}|grpc|${certText}`;

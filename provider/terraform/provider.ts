@@ -13,7 +13,7 @@ import {
   errorDiagnostic,
   type PathStep,
 } from "./diagnostics";
-import { log } from "./log";
+import { type Log, stderrLog } from "./log";
 import type { Message } from "./protobuf";
 import { type BlockSpec, impliedType, protoSchema, type SchemaSpec } from "./schema";
 import { type CtyType, decodeValue, encodeValue, fromJson, isUnknown, type TfValue, UNKNOWN } from "./values";
@@ -128,9 +128,9 @@ function decodeDv(type: CtyType, v: Message | undefined): TfValue {
   return null;
 }
 
-function diagnosticsOf(error: unknown, summary: string): Diagnostic[] {
+function diagnosticsOf(log: Log, error: unknown, summary: string): Diagnostic[] {
   if (error instanceof DiagnosticsError) return error.diagnostics;
-  log("error", summary, { error: error instanceof Error ? error.stack : String(error) });
+  log.log("error", summary, { error: error instanceof Error ? error.stack : String(error) });
   return [errorDiagnostic(summary, error instanceof Error ? error.message : String(error))];
 }
 
@@ -145,8 +145,11 @@ export function createProvider(options: {
   resources: ResourceHandler[];
   dataSources: DataSourceHandler[];
   env?: NodeJS.ProcessEnv;
+  /** Where failures are logged; default standard error. */
+  log?: Log;
 }): Record<string, (req: Message) => Promise<Message> | Message> {
   const env = options.env ?? process.env;
+  const log = options.log ?? stderrLog();
   const types: Types = {
     resources: new Map(
       options.resources.map((h) => [h.typeName, { handler: h, type: impliedType(h.schema.block) }]),
@@ -327,7 +330,7 @@ export function createProvider(options: {
         return {
           newState: req.currentState,
           private: req.private,
-          diagnostics: diagnosticsOf(error, "Read failed"),
+          diagnostics: diagnosticsOf(log, error, "Read failed"),
         };
       }
     },
@@ -347,7 +350,7 @@ export function createProvider(options: {
           diagnostics: encodeDiagnostics(result.diagnostics),
         };
       } catch (error) {
-        return { diagnostics: diagnosticsOf(error, "Plan failed") };
+        return { diagnostics: diagnosticsOf(log, error, "Plan failed") };
       }
     },
 
@@ -368,7 +371,7 @@ export function createProvider(options: {
         };
       } catch (error) {
         // Nothing changed that we know of: keep the prior state.
-        return { newState: dv(r.type, prior), diagnostics: diagnosticsOf(error, "Apply failed") };
+        return { newState: dv(r.type, prior), diagnostics: diagnosticsOf(log, error, "Apply failed") };
       }
     },
 
@@ -379,7 +382,7 @@ export function createProvider(options: {
         const state = await r.handler.importState(req.id, ctx);
         return { importedResources: [{ typeName: req.typeName, state: dv(r.type, state) }] };
       } catch (error) {
-        return { diagnostics: diagnosticsOf(error, "Import failed") };
+        return { diagnostics: diagnosticsOf(log, error, "Import failed") };
       }
     },
 
@@ -395,7 +398,7 @@ export function createProvider(options: {
         const result = await d.handler.read(config, ctx);
         return { state: dv(d.type, result.state), diagnostics: encodeDiagnostics(result.diagnostics) };
       } catch (error) {
-        return { diagnostics: diagnosticsOf(error, "Read failed") };
+        return { diagnostics: diagnosticsOf(log, error, "Read failed") };
       }
     },
 

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ensureTerraformMirror, type TerraformMirror } from "../../cli/terraform-mirror";
+import { ensureTerraformMirror, stopResident, type TerraformMirror } from "../../cli/terraform-mirror";
 import { ensureOpenTofu, findOnPath, terraformVersionUsable, toolsCacheRoot } from "../../cli/tools";
 import { run as runTool, type RunResult as ToolRunResult } from "../../cli/tools/process";
 import { ROOT } from "./serve";
@@ -99,7 +99,8 @@ export interface Workspace {
   terraform: string;
   runtime: TerraformRuntime["name"];
   env: NodeJS.ProcessEnv;
-  cleanup(): void;
+  /** Ends the workspace's resident provider and removes the folder. */
+  cleanup(): Promise<void>;
 }
 
 /**
@@ -147,7 +148,10 @@ export function workspace(
     terraform: runtime.binary,
     runtime: runtime.name,
     env,
-    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => {
+      await stopResident(mirror.residentDir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
