@@ -6,6 +6,10 @@
  * mutual TLS). Terraform starts a new plugin process for every phase of a
  * run, so this is paid several times per `terraform apply`.
  *
+ * The plugin is timed both ways the launcher runs it: a plugin process
+ * (LANDFORM_PROVIDER_RESIDENT=0) and a session of the resident provider,
+ * which is started once before the runs.
+ *
  * Beside it, a bare `node` printing one line (the floor), and with
  * `--baseline DIR` the plugin of another built checkout (e.g. a worktree at
  * main), in alternating order, so before and after come from one run.
@@ -17,6 +21,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { stopResident } from "../cli/terraform-launcher";
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from "../provider/terraform/plugin";
 import { createTlsIdentity } from "../provider/terraform/tls";
 import { checkoutMirror } from "./support/checkout-mirror";
@@ -55,6 +60,7 @@ function timeToFirstLine(command: string, args: string[], env: NodeJS.ProcessEnv
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-bench-start-"));
+  const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -64,22 +70,28 @@ async function main(): Promise<void> {
     };
     const floor = path.join(work, "floor.js");
     fs.writeFileSync(floor, 'process.stdout.write("1\\n");\n');
-    const subjects: { label: string; command: string; args: string[] }[] = [
-      { label: "node (floor)", command: process.execPath, args: [floor] },
+    const subjects: { label: string; command: string; args: string[]; env: NodeJS.ProcessEnv }[] = [
+      { label: "node (floor)", command: process.execPath, args: [floor], env },
     ];
-    const launcher = (dir: string, label: string) => {
+    const residents: string[] = [];
+    const launcher = (dir: string, label: string, extra: NodeJS.ProcessEnv = {}) => {
       const mirror = checkoutMirror(dir, path.join(work, label));
-      subjects.push({ label, command: mirror.launcher, args: [] });
+      if (mirror.residentDir) residents.push(mirror.residentDir);
+      subjects.push({ label, command: mirror.launcher, args: [], env: { ...env, ...extra } });
     };
     if (values.baseline) launcher(path.resolve(values.baseline), "plugin (baseline)");
-    launcher(ROOT, "plugin (this build)");
+    launcher(ROOT, "plugin, no resident", { LANDFORM_PROVIDER_RESIDENT: "0" });
+    launcher(ROOT, "plugin, resident");
+    cleanups.push(() => Promise.all(residents.map((d) => stopResident(d))));
+    // The resident's own start is paid once, not per session: start it before timing.
+    await timeToFirstLine(subjects.at(-1)!.command, [], subjects.at(-1)!.env);
 
     const times = new Map<string, number[]>(subjects.map((s) => [s.label, []]));
     for (let run = 0; run < RUNS; run++) {
       // Rotate the order, so no subject always runs right after another.
       for (let i = 0; i < subjects.length; i++) {
         const s = subjects[(run + i) % subjects.length]!;
-        times.get(s.label)!.push(await timeToFirstLine(s.command, s.args, env));
+        times.get(s.label)!.push(await timeToFirstLine(s.command, s.args, s.env));
       }
     }
     const floorMs = median(times.get("node (floor)")!);
@@ -96,6 +108,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    for (const cleanup of cleanups) await cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

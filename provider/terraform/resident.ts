@@ -150,7 +150,14 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     writable: false,
   });
 
-  const open = new Set<() => void>();
+  /** Each open session's end, by the launcher's pid (the session's name). */
+  const open = new Map<number, () => void>();
+  // A launcher killed before Terraform connected (or Terraform killed with it) reads
+  // nothing more: its session ends within a second instead of after the grace period.
+  const watch = setInterval(() => {
+    for (const [pid, close] of open) if (!alive(pid)) close();
+  }, 1000);
+  watch.unref();
   let retired = false;
   let ended = false;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -160,7 +167,8 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     retired = true;
     // The next launcher starts a new resident; this one ends with its last session.
     try {
-      if (fs.readFileSync(pidFile, "utf8").trim() === String(process.pid)) fs.rmSync(pidFile, { force: true });
+      if (fs.readFileSync(pidFile, "utf8").trim() === String(process.pid))
+        fs.rmSync(pidFile, { force: true });
     } catch {
       // gone already
     }
@@ -170,7 +178,8 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     if (ended) return;
     ended = true;
     clearTimeout(idleTimer);
-    for (const close of [...open]) close();
+    clearInterval(watch);
+    for (const close of [...open.values()]) close();
     requests.destroy();
     retire();
     try {
@@ -191,6 +200,7 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
   };
 
   const session = async (name: string) => {
+    const launcherPid = Number(name);
     const envFile = path.join(dir, `${name}.env`);
     const outPath = path.join(dir, `${name}.out`);
     let bytes: Buffer;
@@ -212,14 +222,14 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     const close = () => {
       if (closed) return;
       closed = true;
-      open.delete(close);
+      open.delete(launcherPid);
       clearTimeout(grace);
       void stop?.();
       out.end();
       fs.rmSync(outPath, { force: true });
       idle();
     };
-    open.add(close);
+    open.set(launcherPid, close);
     clearTimeout(idleTimer);
     const grace = setTimeout(close, CONNECT_GRACE_MS);
 
