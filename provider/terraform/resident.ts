@@ -179,6 +179,7 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     ended = true;
     clearTimeout(idleTimer);
     clearInterval(watch);
+    process.off("SIGTERM", end);
     for (const close of [...open.values()]) close();
     requests.destroy();
     retire();
