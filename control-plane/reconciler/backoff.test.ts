@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { failureDelay, pollDelay } from "./backoff";
 
 describe("backoff", () => {
-  it("polls a working backend from 25 ms, doubling, never above 2 s", () => {
-    expect([0, 1, 2, 6, 7, 20].map(pollDelay)).toEqual([25, 50, 100, 1_600, 2_000, 2_000]);
+  it("polls a working backend from 5 ms, doubling, never above 2 s", () => {
+    expect([0, 1, 2, 8, 9, 20].map(pollDelay)).toEqual([5, 10, 20, 1_280, 2_000, 2_000]);
   });
 
   it("waits between half and all of 1 s doubling per failure, capped at 60 s", () => {
