@@ -24,18 +24,21 @@ import type * as pulumi from "@pulumi/pulumi";
 import type * as implementation from "./implementation";
 
 /** Equal to PROVIDER_FORMAT in ./shapes (a test holds them equal); the state's text carries it. */
-export const SERIALIZED_FORMAT = "landform-pulumi-provider/2";
-/** Exported by the package; the implementation sits at a fixed place beside it in the same copy. */
-const SPECIFIER = "landform/package.json";
-const IN_PACKAGE = "dist/provider/pulumi/implementation.js";
+const FORMAT = "landform-pulumi-provider/3";
+export const SERIALIZED_FORMAT = FORMAT;
 /** ./implementation as built (dist/); not resolved at load, so the TypeScript sources import too. */
 const OWN = path.join(__dirname, "implementation.js");
 
-/** Whether the project directory finds this very copy of landform by package name. */
+/**
+ * Whether the project directory finds this very copy of landform by package
+ * name (`landform/package.json` is exported; the implementation sits at a
+ * fixed place beside it in the same copy).
+ */
 function foundByPackage(): boolean {
   try {
-    const found = createRequire(path.join(process.cwd(), "package.json")).resolve(SPECIFIER);
-    return fs.realpathSync(path.join(path.dirname(found), IN_PACKAGE)) === fs.realpathSync(OWN);
+    const found = createRequire(path.join(process.cwd(), "package.json")).resolve("landform/package.json");
+    const inPackage = path.join(path.dirname(found), "dist/provider/pulumi/implementation.js");
+    return fs.realpathSync(inPackage) === fs.realpathSync(OWN);
   } catch {
     return false;
   }
@@ -43,39 +46,40 @@ function foundByPackage(): boolean {
 
 const CHECKOUT: string | undefined = foundByPackage() ? undefined : OWN;
 
-/** Runs in the provider process, from the text in state; uses only what it requires itself. */
+/*
+ * The text below is what state records, twice per resource (inputs and
+ * outputs), and the engine rewrites the whole state after every step: every
+ * byte counts (docs/decisions/020-small-pulumi-state.md). Hence no comments
+ * inside the functions (the serializer keeps them), literals instead of named
+ * constants, and the modules imported at the top (the serializer writes a
+ * captured module as one `require`; not node:path, which on POSIX it names
+ * `path/posix`). `load` runs in the provider process: the checkout's own copy
+ * while it exists, else landform as the project finds it by package
+ * (createRequire from the project directory: node_modules lookup from there,
+ * and the package's own name when the project is inside landform itself).
+ */
 function load(): typeof implementation {
-  const format = SERIALIZED_FORMAT;
-  const checkout = CHECKOUT;
-  const specifier = SPECIFIER;
-  const inPackage = IN_PACKAGE;
-  const nodeFs = require("node:fs") as typeof fs;
-  const nodePath = require("node:path") as typeof path;
-  if (checkout !== undefined && nodeFs.existsSync(checkout)) return require(checkout);
-  // createRequire from a file in the project: node_modules lookup from there, and the
-  // package's own name when the project is inside landform itself.
-  const fromProject = (require("node:module") as typeof import("node:module")).createRequire(
-    nodePath.join(process.cwd(), "package.json"),
-  );
-  let packageDir: string;
+  if (CHECKOUT && fs.existsSync(CHECKOUT)) return require(CHECKOUT);
+  let found: string;
   try {
-    packageDir = nodePath.dirname(fromProject.resolve(specifier));
+    found = createRequire(`${process.cwd()}/`).resolve("landform/package.json");
   } catch (error) {
+    const gone = CHECKOUT ? ` (nor ${CHECKOUT})` : "";
     throw new Error(
-      `${format}: cannot find the landform package from the Pulumi project at ${process.cwd()}` +
-        (checkout === undefined ? "" : ` (the checkout it was deployed with, ${checkout}, is gone)`) +
-        "; install landform in the project (npm install landform)",
-      { cause: error },
+      `${FORMAT}: no landform in the Pulumi project at ${process.cwd()}${gone}; npm install landform`,
+      {
+        cause: error,
+      },
     );
   }
-  return require(nodePath.join(packageDir, inPackage));
+  return require(found.replace(/package\.json$/, "dist/provider/pulumi/implementation.js"));
 }
 
 export const managedServiceProvider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => load().check(olds, news),
-  diff: (id, olds, news) => load().diff(id, olds, news),
-  create: (inputs) => load().create(inputs),
-  read: (id, props) => load().read(id, props),
-  update: (id, olds, news) => load().update(id, olds, news),
-  delete: (id, props) => load().remove(id, props),
+  check: (o, n) => load().check(o, n),
+  diff: (i, o, n) => load().diff(i, o, n),
+  create: (n) => load().create(n),
+  read: (i, p) => load().read(i, p),
+  update: (i, o, n) => load().update(i, o, n),
+  delete: (i, p) => load().remove(i, p),
 };

@@ -13,11 +13,15 @@ export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
 
 /**
  * Carried by the serialized provider stub of ./provider (which repeats it
- * literally: the serializer would capture an imported module whole). A
- * recorded `__provider` without it is the old stub that loads a checkout's
- * absolute path; diff then asks for an update that records the new one.
+ * literally: the serializer would capture an imported module whole). Every
+ * stub since /2 finds landform by package; /3 is the same stub in fewer bytes
+ * (docs/decisions/020-small-pulumi-state.md). A recorded `__provider` without
+ * the prefix is the first stub, which loads a checkout's absolute path; diff
+ * then asks for an update that records the current one. A /2 stub is left as
+ * it is: it works, and rewriting it would cost every stack an update.
  */
-export const PROVIDER_FORMAT = "landform-pulumi-provider/2";
+export const PROVIDER_FORMAT = "landform-pulumi-provider/3";
+export const PORTABLE_STUB_PREFIX = "landform-pulumi-provider/";
 
 export type Teardown = "delete" | "pause";
 
