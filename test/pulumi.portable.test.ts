@@ -222,8 +222,10 @@ describe("a state written by the format-2 stub (landform before the state was ma
     await p.run(["up", "--yes", "--expect-no-changes"]);
     expect(await live("second-format-cache")).toMatchObject({ id: before?.id, config: before?.config });
 
-    // Refresh and destroy run the stub recorded with the outputs: format 2 finds landform by package.
-    const [, outputs] = await providerTexts(p);
+    // The engine records the program's stub with the inputs and keeps the outputs' (a "same" step);
+    // refresh and destroy run the outputs' one, and format 2 finds landform by package.
+    const [inputs, outputs] = await providerTexts(p);
+    expect(inputs).toBe(own);
     expect(outputs).toBe(second);
     await p.relocate(landformCopy("packed"));
     fs.rmSync(a, { recursive: true, force: true });

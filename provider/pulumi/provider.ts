@@ -9,7 +9,7 @@
  * the serializer's output for the same six methods was 2.6 to 3.4 kB, and
  * the engine rewrites the whole state after every step, so each resource's
  * state size is paid about twice per resource in the stack
- * (docs/decisions/020-small-pulumi-state.md).
+ * (docs/decisions/021-small-pulumi-state.md).
  *
  * The engine runs the text from state, not from the program, for everything
  * the program no longer declares and for every refresh and destroy. So the

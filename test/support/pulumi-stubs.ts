@@ -7,7 +7,7 @@
  * - the first stub (format 1): `require` of a checkout's absolute path;
  * - format 2 (`landform-pulumi-provider/2`): landform found by package from
  *   the project, a checkout's path only as a fallback; 3.4 kB, which format 3
- *   cut down (docs/decisions/020-small-pulumi-state.md).
+ *   cut down (docs/decisions/021-small-pulumi-state.md).
  */
 
 /** One serialized provider method: the serializer's wrapper around `body`. */
