@@ -33,7 +33,7 @@ describe("the provider text in state", () => {
   it("is small: one line naming its format, and nothing of this module but its own source", () => {
     expect(PROVIDER_TEXT.split("\n")[0]).toContain(SERIALIZED_FORMAT);
     // The closure serializer wrote 2.6 to 3.4 kB for the same provider.
-    expect(providerText(undefined).length).toBeLessThan(1300);
+    expect(providerText(undefined).length).toBeLessThan(1000);
     expect(providerText("/a/checkout/dist/provider/pulumi/implementation.js")).toContain(
       '("/a/checkout/dist/provider/pulumi/implementation.js")',
     );

@@ -84,9 +84,11 @@ function managedServiceProvider(checkout: string | undefined): pulumi.dynamic.Re
 /** The `__provider` text for a program that finds landform by package (`checkout` undefined) or loads this checkout. */
 export function providerText(checkout: string | undefined): string {
   const argument = checkout === undefined ? "undefined" : JSON.stringify(checkout);
+  // Without the compiler's indentation: no line of the source is inside a multi-line literal.
+  const source = managedServiceProvider.toString().replace(/^[ \t]+/gm, "");
   return (
     `// ${SERIALIZED_FORMAT}: landform's ManagedService, loaded from the project (docs/pulumi.md)\n` +
-    `exports.handler = () => (${managedServiceProvider.toString()})(${argument});\n`
+    `exports.handler = () => (${source})(${argument});\n`
   );
 }
 
