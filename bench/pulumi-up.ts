@@ -93,12 +93,51 @@ for (let i = 0; i < ${COUNT}; i++) {
 `;
 }
 
-function pulumi(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]): number {
+/**
+ * CPU time (ms) of this process's finished children and theirs (Linux
+ * /proc/self/stat cutime + cstime, at the kernel's 100 ticks a second), or
+ * NaN elsewhere. Around one spawnSync of the CLI it is what that run's whole
+ * process tree (engine, language host, program, provider) computed: unlike
+ * wall time, it hardly moves when other work shares the machine.
+ */
+function childrenCpuMs(): number {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 and 17 of proc(5), counted from the state (field 3) here.
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Run {
+  ms: number;
+  cpuMs: number;
+}
+
+function pulumiRun(
+  bin: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+): Run & { stdout: string } {
+  const cpuBefore = childrenCpuMs();
   const started = process.hrtime.bigint();
-  const r = spawnSync(bin, [...args, "--non-interactive"], { cwd, env, encoding: "utf8" });
+  const r = spawnSync(bin, [...args, "--non-interactive"], {
+    cwd,
+    env,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
-  return ms;
+  return { ms, cpuMs: childrenCpuMs() - cpuBefore, stdout: r.stdout };
+}
+
+function pulumi(bin: string, cwd: string, env: NodeJS.ProcessEnv, args: string[]): Run {
+  const { ms, cpuMs } = pulumiRun(bin, cwd, env, args);
+  return { ms, cpuMs };
 }
 
 function percentile(xs: number[], p: number): number {
@@ -107,6 +146,7 @@ function percentile(xs: number[], p: number): number {
 }
 
 async function upVersusNoop(work: string, binDir: string): Promise<string> {
+  const loadBefore = os.loadavg()[0]!;
   const cp = await startServe(TOKEN, 0);
   const programs: Record<string, string> = {
     services: servicesProgram(),
@@ -141,7 +181,16 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     }
     const kinds = Object.keys(programs);
     const results = Object.fromEntries(
-      kinds.map((k) => [k, { up: [] as number[], destroy: [] as number[], controlPlane: [] as number[] }]),
+      kinds.map((k) => [
+        k,
+        {
+          up: [] as number[],
+          upCpu: [] as number[],
+          destroy: [] as number[],
+          controlPlane: [] as number[],
+          stateBytes: [] as number[],
+        },
+      ]),
     );
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order, so none always runs first on a cooler machine.
@@ -149,9 +198,12 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       for (const kind of order) {
         const roundEnv = { ...env, BENCH_ROUND: `${kind}-${round}` };
         const parallel = Number(values.parallel) > 0 ? ["--parallel", String(values.parallel)] : [];
-        results[kind]!.up.push(
-          pulumi(bin, dirs[kind]!, roundEnv, ["up", "--yes", "--skip-preview", ...parallel]),
-        );
+        const up = pulumi(bin, dirs[kind]!, roundEnv, ["up", "--yes", "--skip-preview", ...parallel]);
+        results[kind]!.up.push(up.ms);
+        results[kind]!.upCpu.push(up.cpuMs);
+        // What each checkpoint write serializes: the stack's state, per resource.
+        const exported = pulumiRun(bin, dirs[kind]!, roundEnv, ["stack", "export"]).stdout;
+        results[kind]!.stateBytes.push(Buffer.byteLength(exported) / COUNT);
         if (!kind.startsWith("noop")) {
           results[kind]!.controlPlane.push(await controlPlaneWindow(api, `bench-${roundEnv.BENCH_ROUND}-`));
         }
@@ -159,7 +211,7 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
       for (const kind of order) {
         const roundEnv = { ...env, BENCH_ROUND: `${kind}-${round}` };
         results[kind]!.destroy.push(
-          pulumi(bin, dirs[kind]!, roundEnv, ["destroy", "--yes", "--skip-preview"]),
+          pulumi(bin, dirs[kind]!, roundEnv, ["destroy", "--yes", "--skip-preview"]).ms,
         );
       }
     }
@@ -167,8 +219,8 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     const ratio = (xs: number[], base: number[]) => `${(median(xs) / median(base)).toFixed(2)}x`;
     const floor = results.noop!;
     let table =
-      `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds\n` +
-      `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)}\n`;
+      `pulumi ${spawnSync(bin, ["version"], { encoding: "utf8" }).stdout.trim()}, ${COUNT} resources, median of ${ROUNDS} rounds, load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0]!.toFixed(2)} after\n` +
+      `${"".padEnd(22)} ${"up".padStart(9)} ${"ratio".padStart(7)} ${"up cpu".padStart(9)} ${"ratio".padStart(7)} ${"destroy".padStart(9)} ${"ratio".padStart(7)} ${"control plane".padStart(14)} ${"state/resource".padStart(15)}\n`;
     const labels: Record<string, string> = {
       noop: "no-op (floor)",
       "noop-plain": "no-op, no secret",
@@ -177,9 +229,9 @@ async function upVersusNoop(work: string, binDir: string): Promise<string> {
     };
     for (const kind of kinds) {
       const r = results[kind]!;
-      table += `${(labels[kind] ?? kind).padEnd(22)} ${seconds(r.up).padStart(9)} ${ratio(r.up, floor.up).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)}\n`;
+      table += `${(labels[kind] ?? kind).padEnd(22)} ${seconds(r.up).padStart(9)} ${ratio(r.up, floor.up).padStart(7)} ${seconds(r.upCpu).padStart(9)} ${ratio(r.upCpu, floor.upCpu).padStart(7)} ${seconds(r.destroy).padStart(9)} ${ratio(r.destroy, floor.destroy).padStart(7)} ${(r.controlPlane.length ? seconds(r.controlPlane) : "").padStart(14)} ${`${Math.round(median(r.stateBytes))} B`.padStart(15)}\n`;
     }
-    return table;
+    return `${table}(up cpu: CPU time of the CLI and every process it started; state: \`pulumi stack export\` bytes per resource after up)\n`;
   } finally {
     await api.close();
     await cp.stop();

@@ -16,12 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CodesphereClient } from "../sdk";
 import { copyLandform, packLandform } from "./support/landform-copies";
 import { PulumiProgram } from "./support/pulumi";
+import { pathBoundProvider, secondFormatProvider } from "./support/pulumi-stubs";
 import { ServedControlPlane } from "./support/serve";
 
 process.env.LANDFORM_ENGINES = "simulated";
 
 const TOKEN = "tok-Vb41-portable-lantern";
-const FORMAT = "landform-pulumi-provider/2";
+const FORMAT = "landform-pulumi-provider/3";
 const cache = (name: string, policy = "noeviction") => ({
   name,
   provider: { name: "redis", version: "v1" },
@@ -68,6 +69,24 @@ async function providerTexts(p: PulumiProgram): Promise<string[]> {
     String(r.inputs?.__provider),
     String(r.outputs?.__provider),
   ]);
+}
+
+/** Rewrites the state as an earlier landform wrote it: `text` as every ManagedService's `__provider`. */
+async function recordProvider(p: PulumiProgram, text: string): Promise<void> {
+  const exported = JSON.parse(await p.exportText()) as {
+    deployment: {
+      resources: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[];
+    };
+  };
+  for (const r of exported.deployment.resources) {
+    if (!r.type.endsWith(":ManagedService")) continue;
+    r.inputs!.__provider = text;
+    r.outputs!.__provider = text;
+  }
+  const file = path.join(p.dir, "earlier-state.json");
+  fs.writeFileSync(file, JSON.stringify(exported));
+  await p.run(["stack", "import", "--file", file]);
+  expect((await providerTexts(p)).every((t) => t === text)).toBe(true);
 }
 
 describe("a stack moves between copies of landform", () => {
@@ -139,52 +158,6 @@ describe("a program that loads landform by path, as from a checkout", () => {
   });
 });
 
-/** The stub landform wrote before (provider.ts with IMPLEMENTATION), as Pulumi serialized it. */
-function legacyProvider(implementation: string): string {
-  const call = (name: string, params: string, body: string) => `function ${name}(${params}) {
-  return (function() {
-    with({ load: __load, this: undefined, arguments: undefined }) {
-
-return ${body};
-
-    }
-  }).apply(undefined, undefined).apply(this, arguments);
-}
-`;
-  return `exports.handler = __f0;
-
-var __provider = {check: __f1, diff: __f2, create: __f3, read: __f4, update: __f5, delete: __f6};
-
-function __load() {
-  return (function() {
-    with({ IMPLEMENTATION: ${JSON.stringify(implementation)}, load: __load, this: undefined, arguments: undefined }) {
-
-return function /*load*/() {
-    return require(IMPLEMENTATION);
-};
-
-    }
-  }).apply(undefined, undefined).apply(this, arguments);
-}
-
-${call("__f1", "__0, __1", "(olds, news) => load().check(olds, news)")}
-${call("__f2", "__0, __1, __2", "(id, olds, news) => load().diff(id, olds, news)")}
-${call("__f3", "__0", "(inputs) => load().create(inputs)")}
-${call("__f4", "__0, __1", "(id, props) => load().read(id, props)")}
-${call("__f5", "__0, __1, __2", "(id, olds, news) => load().update(id, olds, news)")}
-${call("__f6", "__0, __1", "(id, props) => load().remove(id, props)")}
-function __f0() {
-  return (function() {
-    with({ provider: __provider, this: undefined, arguments: undefined }) {
-
-return () => provider;
-
-    }
-  }).apply(undefined, undefined).apply(this, arguments);
-}
-`;
-}
-
 describe("a state written by the earlier, path-bound stub", () => {
   it("still refreshes, and its next up rewrites it to find landform by package", async () => {
     const a = landformCopy();
@@ -193,23 +166,10 @@ describe("a state written by the earlier, path-bound stub", () => {
     await p.up();
 
     // Turn the state into what the earlier stub wrote: the absolute path of A's implementation.
-    const legacy = legacyProvider(
+    const legacy = pathBoundProvider(
       path.join(fs.realpathSync(a), "dist", "provider", "pulumi", "implementation.js"),
     );
-    const exported = JSON.parse(await p.exportText()) as {
-      deployment: {
-        resources: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[];
-      };
-    };
-    for (const r of exported.deployment.resources) {
-      if (!r.type.endsWith(":ManagedService")) continue;
-      r.inputs!.__provider = legacy;
-      r.outputs!.__provider = legacy;
-    }
-    const file = path.join(p.dir, "legacy-state.json");
-    fs.writeFileSync(file, JSON.stringify(exported));
-    await p.run(["stack", "import", "--file", file]);
-    expect(await providerTexts(p)).toEqual([legacy, legacy]);
+    await recordProvider(p, legacy);
 
     // The old stub loads A's implementation.js, which keeps its path and exports.
     await p.run(["refresh", "--yes"]);
@@ -237,5 +197,47 @@ describe("a state written by the earlier, path-bound stub", () => {
     await p.run(["refresh", "--yes"]);
     await p.run(["destroy", "--yes"]);
     expect(await live("legacy-cache")).toBeUndefined();
+  });
+});
+
+describe("a state written by the format-2 stub (landform before the state was made smaller)", () => {
+  it("converges with no update, and its recorded stub still refreshes and destroys", async () => {
+    const a = landformCopy();
+    const p = await program(a);
+    p.declare({ services: { second: cache("second-format-cache") } });
+    await p.up();
+    const own = (await providerTexts(p))[0]!;
+    // The current stub is a fraction of the one it replaces (the engine rewrites state per step).
+    expect(own).toContain(FORMAT);
+    expect(own.length).toBeLessThan(secondFormatProvider().length * 0.5);
+
+    const second = secondFormatProvider();
+    await recordProvider(p, second);
+    const before = await live("second-format-cache");
+
+    // The program's stub differs from the recorded one, and that alone is no change.
+    const preview = await p.preview();
+    expect(preview.changeSummary).not.toHaveProperty("update");
+    expect(preview.changeSummary).not.toHaveProperty("replace");
+    await p.run(["up", "--yes", "--expect-no-changes"]);
+    expect(await live("second-format-cache")).toMatchObject({ id: before?.id, config: before?.config });
+
+    // The engine records the program's stub with the inputs and keeps the outputs' (a "same" step);
+    // refresh and destroy run the outputs' one, and format 2 finds landform by package.
+    const [inputs, outputs] = await providerTexts(p);
+    expect(inputs).toBe(own);
+    expect(outputs).toBe(second);
+    await p.relocate(landformCopy("packed"));
+    fs.rmSync(a, { recursive: true, force: true });
+    await api.managedServices.update(before!.id, { config: { maxmemoryPolicy: "allkeys-lru" } });
+    await p.run(["refresh", "--yes"]);
+    expect((await p.managedServices()).second?.outputs?.config).toMatchObject({
+      maxmemoryPolicy: "allkeys-lru",
+    });
+    await p.up();
+    expect((await live("second-format-cache"))?.config).toMatchObject({ maxmemoryPolicy: "noeviction" });
+    await p.run(["preview", "--expect-no-changes"]);
+    await p.run(["destroy", "--yes"]);
+    expect(await live("second-format-cache")).toBeUndefined();
   });
 });

@@ -108,11 +108,14 @@ describe("diff", () => {
   it("asks for an update of a state written by the old path-bound stub, and only then", async () => {
     const legacy = { ...recorded, __provider: 'with({ IMPLEMENTATION: "/old/implementation.js" })' };
     expect((await diff("id", legacy, declared())).changes).toBe(true);
-    const current = {
-      ...recorded,
-      __provider: `var __exports = {SERIALIZED_FORMAT: "${SERIALIZED_FORMAT}"};`,
-    };
+    const current = { ...recorded, __provider: `with({ FORMAT: "${SERIALIZED_FORMAT}" })` };
     expect((await diff("id", current, declared())).changes).toBe(false);
+    // The /2 stub (written before the state was made smaller) finds landform by package too: no update.
+    const second = {
+      ...recorded,
+      __provider: 'var __exports = {SERIALIZED_FORMAT: "landform-pulumi-provider/2"};',
+    };
+    expect((await diff("id", second, declared())).changes).toBe(false);
   });
 
   it("recognises the stub's own text: the serialized format equals the one diff looks for", () => {

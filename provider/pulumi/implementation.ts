@@ -23,7 +23,7 @@ import { CreateIncompleteError, deadlinesFrom, type ManagedServiceLifecycle } fr
 import { driftBetween, observedSpec } from "../core/requests";
 import { comparableSpec, inputsFrom, outputsOf, recordedSpec, specOf } from "./mapping";
 import { catalogEntry, connectionOf, lifecycleFor } from "./session";
-import { isUnknown, PROVIDER_FORMAT, type ServiceInputs, type ServiceOutputs } from "./shapes";
+import { isUnknown, PORTABLE_STUB_PREFIX, type ServiceInputs, type ServiceOutputs } from "./shapes";
 import { partialFailure } from "./wire";
 
 export { applyLandscapeDefaults, check } from "./checks";
@@ -51,7 +51,7 @@ export async function diff(
   const sameName = olds.name === news.name && olds.teamId === news.teamId;
   // A state written by the old stub (absolute path of a checkout) is rewritten by an update
   // that sends nothing, so later refreshes and destroys find landform by package.
-  const legacy = typeof olds.__provider === "string" && !olds.__provider.includes(PROVIDER_FORMAT);
+  const legacy = typeof olds.__provider === "string" && !olds.__provider.includes(PORTABLE_STUB_PREFIX);
   const changed = changes.replaces.length + changes.updates.length > 0;
   return {
     changes: changed || legacy,

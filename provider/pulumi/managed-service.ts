@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as schemas from "../../sdk/schemas";
 import type { Timeouts } from "../core/lifecycle";
 import type { ServiceInputs } from "./implementation";
-import { managedServiceProvider } from "./provider";
+import { PROVIDER_TEXT } from "./provider";
 
 type Values = Record<string, pulumi.Input<unknown>>;
 
@@ -95,7 +95,7 @@ export interface LandscapeMemberArgs {
   teardown?: "delete" | "pause";
 }
 
-export class ManagedService extends pulumi.dynamic.Resource {
+export class ManagedService extends pulumi.CustomResource {
   declare readonly teamId: pulumi.Output<number>;
   declare readonly name: pulumi.Output<string>;
   declare readonly provider: pulumi.Output<{ name: string; version: string }>;
@@ -167,16 +167,16 @@ export class ManagedService extends pulumi.dynamic.Resource {
     };
     const stacks = withoutPromiseStacks();
     try {
+      // What pulumi.dynamic.Resource does, with the provider text written by ./provider
+      // instead of serialized from a closure (see there why).
       super(
-        managedServiceProvider,
+        "pulumi-nodejs:dynamic/codesphere:ManagedService",
         name,
-        props,
+        { ...props, __provider: PROVIDER_TEXT },
         {
           ...opts,
           additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "fingerprintKey"],
         },
-        "codesphere",
-        "ManagedService",
       );
     } catch (error) {
       throw stacks.restored(error);

@@ -1,21 +1,25 @@
 /**
- * The dynamic provider object Pulumi serializes into every ManagedService's
- * state (`__provider`). Pulumi captures module-scope values by value and
- * local modules deeply, so this object holds nothing but thin functions and
- * a few strings; each call loads ./implementation in the provider process,
- * where the real code lives as an ordinary module.
+ * The dynamic provider text every ManagedService records in state
+ * (`__provider`, beside both its inputs and its outputs). The Node.js dynamic
+ * provider host runs that text as a CommonJS module and calls its
+ * `exports.handler()` for the provider object (check, diff, create, read,
+ * update, delete); `pulumi.dynamic.Resource` is a CustomResource of type
+ * `pulumi-nodejs:dynamic/<module>:<type>` whose `__provider` it fills by
+ * serializing a closure. ManagedService writes the text itself instead:
+ * the serializer's output for the same six methods was 2.6 to 3.4 kB, and
+ * the engine rewrites the whole state after every step, so each resource's
+ * state size is paid about twice per resource in the stack
+ * (docs/decisions/021-small-pulumi-state.md).
  *
- * The engine runs the serialized text from state, not from the program, for
- * everything the program no longer declares and for every refresh and
- * destroy. So the text names landform by package: it finds `landform` as
- * the Pulumi project sees it (the provider process runs in the project
- * directory) and loads the implementation inside that copy, so a stack moves
- * between checkouts, machines and CI with nothing rewritten.
- *
- * Only a program that loads landform by path (a checkout, as this repo's own
- * tests and example do) records that path, as a fallback used while it still
- * exists. States written by the earlier stub carry just an absolute path;
- * their next `pulumi up` rewrites them (see diff in ./implementation).
+ * The engine runs the text from state, not from the program, for everything
+ * the program no longer declares and for every refresh and destroy. So the
+ * text names landform by package: it finds `landform` as the Pulumi project
+ * sees it (the provider process runs in the project directory) and loads the
+ * implementation inside that copy, so a stack moves between checkouts,
+ * machines and CI with nothing rewritten. Only a program that loads landform
+ * by path (a checkout, as this repo's own tests and example do) records that
+ * path, as a fallback used while it still exists. Earlier texts keep working
+ * (./implementation's path and exports stay); see diff in ./implementation.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -23,59 +27,70 @@ import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as implementation from "./implementation";
 
-/** Equal to PROVIDER_FORMAT in ./shapes (a test holds them equal); the state's text carries it. */
-export const SERIALIZED_FORMAT = "landform-pulumi-provider/2";
-/** Exported by the package; the implementation sits at a fixed place beside it in the same copy. */
-const SPECIFIER = "landform/package.json";
-const IN_PACKAGE = "dist/provider/pulumi/implementation.js";
+/** Equal to PROVIDER_FORMAT in ./shapes (a test holds them equal); the text's first line names it. */
+export const SERIALIZED_FORMAT = "landform-pulumi-provider/3";
 /** ./implementation as built (dist/); not resolved at load, so the TypeScript sources import too. */
 const OWN = path.join(__dirname, "implementation.js");
 
-/** Whether the project directory finds this very copy of landform by package name. */
+/**
+ * Whether the project directory finds this very copy of landform by package
+ * name (`landform/package.json` is exported; the implementation sits at a
+ * fixed place beside it in the same copy).
+ */
 function foundByPackage(): boolean {
   try {
-    const found = createRequire(path.join(process.cwd(), "package.json")).resolve(SPECIFIER);
-    return fs.realpathSync(path.join(path.dirname(found), IN_PACKAGE)) === fs.realpathSync(OWN);
+    const found = createRequire(path.join(process.cwd(), "package.json")).resolve("landform/package.json");
+    const inPackage = path.join(path.dirname(found), "dist/provider/pulumi/implementation.js");
+    return fs.realpathSync(inPackage) === fs.realpathSync(OWN);
   } catch {
     return false;
   }
 }
 
-const CHECKOUT: string | undefined = foundByPackage() ? undefined : OWN;
-
-/** Runs in the provider process, from the text in state; uses only what it requires itself. */
-function load(): typeof implementation {
-  const format = SERIALIZED_FORMAT;
-  const checkout = CHECKOUT;
-  const specifier = SPECIFIER;
-  const inPackage = IN_PACKAGE;
-  const nodeFs = require("node:fs") as typeof fs;
-  const nodePath = require("node:path") as typeof path;
-  if (checkout !== undefined && nodeFs.existsSync(checkout)) return require(checkout);
-  // createRequire from a file in the project: node_modules lookup from there, and the
-  // package's own name when the project is inside landform itself.
-  const fromProject = (require("node:module") as typeof import("node:module")).createRequire(
-    nodePath.join(process.cwd(), "package.json"),
-  );
-  let packageDir: string;
-  try {
-    packageDir = nodePath.dirname(fromProject.resolve(specifier));
-  } catch (error) {
-    throw new Error(
-      `${format}: cannot find the landform package from the Pulumi project at ${process.cwd()}` +
-        (checkout === undefined ? "" : ` (the checkout it was deployed with, ${checkout}, is gone)`) +
-        "; install landform in the project (npm install landform)",
-      { cause: error },
-    );
-  }
-  return require(nodePath.join(packageDir, inPackage));
+/**
+ * The provider object, as it runs in the provider process. Its source text
+ * (Function.prototype.toString of the compiled function) is what state
+ * records, so it uses nothing from this module, only its argument, `require`
+ * and `process`, and holds no comments. `load` takes the checkout's own copy
+ * while it exists, else landform as the project finds it by package:
+ * createRequire from the project directory looks in node_modules from there,
+ * and finds the package's own name when the project is inside landform itself.
+ */
+function managedServiceProvider(checkout: string | undefined): pulumi.dynamic.ResourceProvider {
+  const load = (): typeof implementation => {
+    if (checkout && require("node:fs").existsSync(checkout)) return require(checkout);
+    let found: string;
+    try {
+      found = require("node:module").createRequire(`${process.cwd()}/`).resolve("landform/package.json");
+    } catch (cause) {
+      const gone = checkout ? ` (nor ${checkout})` : "";
+      throw new Error(
+        `landform-pulumi-provider/3: no landform in the Pulumi project at ${process.cwd()}${gone}; npm install landform`,
+        { cause },
+      );
+    }
+    return require(found.replace(/package\.json$/, "dist/provider/pulumi/implementation.js"));
+  };
+  return {
+    check: (o, n) => load().check(o, n),
+    diff: (i, o, n) => load().diff(i, o, n),
+    create: (n) => load().create(n),
+    read: (i, p) => load().read(i, p),
+    update: (i, o, n) => load().update(i, o, n),
+    delete: (i, p) => load().remove(i, p),
+  };
 }
 
-export const managedServiceProvider: pulumi.dynamic.ResourceProvider = {
-  check: (olds, news) => load().check(olds, news),
-  diff: (id, olds, news) => load().diff(id, olds, news),
-  create: (inputs) => load().create(inputs),
-  read: (id, props) => load().read(id, props),
-  update: (id, olds, news) => load().update(id, olds, news),
-  delete: (id, props) => load().remove(id, props),
-};
+/** The `__provider` text for a program that finds landform by package (`checkout` undefined) or loads this checkout. */
+export function providerText(checkout: string | undefined): string {
+  const argument = checkout === undefined ? "undefined" : JSON.stringify(checkout);
+  // Without the compiler's indentation: no line of the source is inside a multi-line literal.
+  const source = managedServiceProvider.toString().replace(/^[ \t]+/gm, "");
+  return (
+    `// ${SERIALIZED_FORMAT}: landform's ManagedService, loaded from the project (docs/pulumi.md)\n` +
+    `exports.handler = () => (${source})(${argument});\n`
+  );
+}
+
+/** What this program's ManagedServices record. */
+export const PROVIDER_TEXT = providerText(foundByPackage() ? undefined : OWN);

@@ -12,12 +12,15 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
 
 /**
- * Carried by the serialized provider stub of ./provider (which repeats it
- * literally: the serializer would capture an imported module whole). A
- * recorded `__provider` without it is the old stub that loads a checkout's
- * absolute path; diff then asks for an update that records the new one.
+ * Named by the provider text of ./provider. Every text since /2 finds
+ * landform by package; /3 is the one ./provider writes itself, a third of the
+ * size (docs/decisions/021-small-pulumi-state.md). A recorded `__provider`
+ * without the prefix is the first stub, which loads a checkout's absolute
+ * path; diff then asks for an update that records the current one. A /2 text
+ * is left as it is: it works, and rewriting it would cost every stack an update.
  */
-export const PROVIDER_FORMAT = "landform-pulumi-provider/2";
+export const PROVIDER_FORMAT = "landform-pulumi-provider/3";
+export const PORTABLE_STUB_PREFIX = "landform-pulumi-provider/";
 
 export type Teardown = "delete" | "pause";
 
