@@ -251,11 +251,18 @@ export class PgLeases implements Leases {
     }
   }
 
-  /** Claims due work up to this replica's capacity (the index on due work, not a scan of every row); true if it found some. */
+  /**
+   * Claims due work up to this replica's capacity (the index on due work, not
+   * a scan of every row). True if it found some, or had no room to look: work
+   * may be waiting (notifications past capacity are dropped), so the cadence
+   * must not slow down; a full replica asks the database nothing.
+   */
   private async catchUp(): Promise<boolean> {
     if (this.stopping || !this.events) return false;
+    const room = this.events.capacity();
+    if (room <= 0) return true;
     try {
-      const claims = await this.claimDue(this.events.capacity());
+      const claims = await this.claimDue(room);
       if (claims.length > 0) this.events?.claimed(claims);
       return claims.length > 0;
     } catch (err) {
