@@ -354,6 +354,13 @@ function printTable(all: Figures[]): void {
       "< 2%",
     ],
     ["idle CPU PostgreSQL server", (f) => (f.idlePostgres?.length ? pct(mean(f.idlePostgres)) : "-"), ""],
+    // With PostgreSQL the database is part of what holding the fleet costs.
+    [
+      "idle CPU serve + PostgreSQL",
+      (f) =>
+        f.idleServe.length ? pct(mean(f.idleServe) + (f.idlePostgres ? mean(f.idlePostgres) : 0)) : "-",
+      "",
+    ],
     ["idle CPU backend (simulated)", (f) => (f.idleBackend.length ? pct(mean(f.idleBackend)) : "-"), ""],
     ["serve RSS MiB at the end", (f) => f.rssServe.map((x) => x.toFixed(0)).join(" + "), ""],
   ];

@@ -16,8 +16,10 @@
  *   control plane's (the test clock can move it).
  * - New work arrives as NOTIFY on one channel with the service id as payload;
  *   a dedicated connection LISTENs (a pooled one would be handed to others).
+ * - The catch-up slows down while it finds nothing (catch-up-plan.ts).
  */
 import pg from "pg";
+import { CatchUpPlan } from "./catch-up-plan";
 import type { Claim, LeaseEvents, LeaseStats, Leases } from "./leases";
 import type { Clock } from "./queue";
 
@@ -35,8 +37,10 @@ export interface PgLeasesOptions {
   ttlMs?: number;
   /** Work due again within this many ms keeps its lease and stays local (default 2 s; 0: always release). */
   keepMs?: number;
-  /** How often due work is looked for besides notifications (default 1 s). */
+  /** How often due work is looked for besides notifications, while some is found (default 1 s). */
   catchUpMs?: number;
+  /** The longest wait between catch-ups that find nothing (default a third of ttlMs, at least catchUpMs). */
+  idleCatchUpMs?: number;
   /** Makes the LISTEN connection; default: a client with the pool's settings. */
   listenClient?: () => pg.Client;
 }
@@ -49,7 +53,7 @@ export class PgLeases implements Leases {
   private takenOver = 0;
   private readonly ttlMs: number;
   private readonly keepMs: number;
-  private readonly catchUpMs: number;
+  private readonly catchUps: CatchUpPlan;
   private events: LeaseEvents | undefined;
   private listener: pg.Client | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -57,13 +61,17 @@ export class PgLeases implements Leases {
   private notified = new Set<string>();
   private toNotify: { ids: string[]; sent: Promise<void> } | undefined;
   private claimingNotified = false;
-  private catchingUp = false;
 
   constructor(private readonly o: PgLeasesOptions) {
     this.replicaId = o.replicaId;
     this.ttlMs = o.ttlMs ?? 15_000;
     this.keepMs = o.keepMs ?? 2_000;
-    this.catchUpMs = o.catchUpMs ?? 1_000;
+    const catchUpMs = o.catchUpMs ?? 1_000;
+    this.catchUps = new CatchUpPlan({
+      baseMs: catchUpMs,
+      idleMs: o.idleCatchUpMs ?? Math.floor(this.ttlMs / 3),
+      run: () => this.catchUp(),
+    });
   }
 
   async claimDue(limit: number): Promise<Claim[]> {
@@ -153,6 +161,9 @@ export class PgLeases implements Leases {
       "DELETE FROM service_leases WHERE service_id = $1 AND holder = $2 RETURNING 1",
       [id, this.replicaId],
     );
+    // Room for more work now; and this one, if due again later, is looked for then, not after an idle wait.
+    this.catchUps.soon();
+    if (nextAttemptAt !== null) this.catchUps.at(nextAttemptAt - this.o.clock.now());
     return rows.length === 1 ? "released" : "lost";
   }
 
@@ -204,14 +215,14 @@ export class PgLeases implements Leases {
       this.timers.push(t);
     };
     every(Math.max(Math.floor(this.ttlMs / 3), 10), () => this.renewAll());
-    every(this.catchUpMs, () => this.catchUp());
-    await this.catchUp();
+    await this.catchUps.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.catchUps.stop();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});
@@ -240,15 +251,23 @@ export class PgLeases implements Leases {
     }
   }
 
-  /** Claims due work up to this replica's capacity (the index on due work, not a scan of every row). */
-  private async catchUp(): Promise<void> {
-    if (this.catchingUp || this.stopping || !this.events) return;
-    this.catchingUp = true;
+  /**
+   * Claims due work up to this replica's capacity (the index on due work, not
+   * a scan of every row). True if it found some, or had no room to look: work
+   * may be waiting (notifications past capacity are dropped), so the cadence
+   * must not slow down; a full replica asks the database nothing.
+   */
+  private async catchUp(): Promise<boolean> {
+    if (this.stopping || !this.events) return false;
+    const room = this.events.capacity();
+    if (room <= 0) return true;
     try {
-      const claims = await this.claimDue(this.events.capacity());
+      const claims = await this.claimDue(room);
       if (claims.length > 0) this.events?.claimed(claims);
-    } finally {
-      this.catchingUp = false;
+      return claims.length > 0;
+    } catch (err) {
+      this.events?.error?.(err);
+      return false;
     }
   }
 
@@ -264,7 +283,7 @@ export class PgLeases implements Leases {
       const t = setTimeout(() => {
         this.timers = this.timers.filter((x) => x !== t);
         this.listen()
-          .then(() => this.catchUp())
+          .then(() => this.catchUps.at(0))
           .catch((err) => {
             this.events?.error?.(err);
             reconnect();
@@ -289,6 +308,7 @@ export class PgLeases implements Leases {
       this.events.wake(id);
       return;
     }
+    this.catchUps.soon();
     // Notifications come in bursts: claim what arrived together in one statement.
     this.notified.add(id);
     if (this.claimingNotified) return;

@@ -128,6 +128,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE cluster_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
     ],
   },
+  {
+    version: 6,
+    name: "an index of converged services in id order, for the health watch's pages",
+    // The health watch reads converged services 500 at a time (store-sql.ts `converged`; its WHERE
+    // must keep matching this predicate). Through the primary key, each page is 500 index entries
+    // only while the planner's statistics are fresh: after a burst of writes (10,000 creates)
+    // PostgreSQL's stale estimates made it AND the primary key with services_live_name and sort,
+    // reading every remaining row for each page (12-20 ms of server CPU a page instead of 2-3).
+    // This index answers the page in order by itself, whatever the statistics say.
+    sql: () => [
+      `CREATE INDEX services_converged ON services (id)
+         WHERE deleted_at IS NULL AND state IN ('synchronized', 'paused')`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

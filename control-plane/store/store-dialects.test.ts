@@ -15,6 +15,7 @@ import { MIGRATIONS } from "./migrations";
 import { PostgresDb } from "./postgres-db";
 import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
+import { SQL } from "./store-sql";
 import { BatchedViews, MAX_VIEW_STATEMENTS, type ServiceView } from "./view-reads";
 
 describe("store on PostgreSQL only: replicas share one database", () => {
@@ -105,6 +106,37 @@ describe("store on PostgreSQL only: replicas share one database", () => {
     }
   });
 
+  it("pages converged services through their own index, also on statistics taken before a burst of writes", async () => {
+    const { store, where } = await kind.fresh();
+    const { Client } = await import("pg");
+    const c = new Client({ connectionString: where.database });
+    await c.connect();
+    try {
+      await store.putService({ ...service("a0"), state: "synchronized" });
+      await c.query("ANALYZE services");
+      // The burst: statistics still say one row; each service written twice (dead row versions, as steps leave).
+      for (let i = 1; i <= 800; i++) {
+        await store.putService({ ...service(`a${i}`), state: "creating" });
+        await store.putService({ ...(await store.service(`a${i}`))!, state: "synchronized" });
+      }
+      const plan = (await c.query(`EXPLAIN ${SQL.converged.replace("?", "'a400'").replace("?", "500")}`)).rows
+        .map((r: Record<string, string>) => r["QUERY PLAN"])
+        .join("\n");
+      // In id order straight from the index: no sort of every remaining row.
+      expect(plan).toMatch(/Index Scan using services_converged/);
+      expect(plan).not.toMatch(/Sort|Bitmap/);
+      const page = await store.convergedServices("a400", 500);
+      expect(page.map((r) => r.id)).toEqual(
+        Array.from({ length: 800 }, (_, i) => `a${i + 1}`)
+          .filter((id) => id > "a400")
+          .sort()
+          .slice(0, 500),
+      );
+    } finally {
+      await c.end();
+    }
+  });
+
   it("lets replicas that start together migrate one at a time", async () => {
     const { store, where } = await kind.fresh();
     await store.close();
@@ -161,6 +193,10 @@ describe("store on SQLite only: query plans", () => {
           "DELETE FROM events WHERE service_id = 's' AND (at < 5 OR seq <= (SELECT seq FROM events WHERE service_id = 's' ORDER BY seq DESC LIMIT 1 OFFSET 10))",
         ),
       ).not.toMatch(/SCAN events(?! USING)/);
+      // The health watch's pages (migration 6).
+      expect(plan(SQL.converged.replace("?", "''").replace("?", "500"))).toMatch(
+        /USING (COVERING )?INDEX services_converged/,
+      );
       db.close();
     } finally {
       await store.close();

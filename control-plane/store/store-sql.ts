@@ -18,6 +18,7 @@ export const SQL = {
   all: "SELECT record, rev FROM services",
   liveNamed: "SELECT record, rev FROM services WHERE team_id = ? AND name = ? AND deleted_at IS NULL",
   byState: "SELECT state, COUNT(*) AS n FROM services GROUP BY state",
+  // Its WHERE is the predicate of index services_converged (migration 6): keep the two alike.
   converged: `SELECT record, rev FROM services WHERE id > ? AND deleted_at IS NULL
     AND state IN ('synchronized', 'paused') ORDER BY id LIMIT ?`,
   due: "SELECT id, next_attempt_at FROM services WHERE next_attempt_at IS NOT NULL",

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's read of a service's API view (GET /api/managed-services/{id}),
  * batched: the views asked for within one turn of the event loop are read
- * with one statement (`id = ANY(...)`, up to 256 ids). Each request still
+ * with one statement (`id = ANY(...)`, up to 256 ids; one id by equality). Each request still
  * reads the database after it arrived, so a write committed through any
  * replica is seen at once; what is shared is the round trip, which on a
  * busy server costs more than the lookup (64 connections: a few statements
@@ -21,10 +21,23 @@ const MAX_IDS = 256;
  */
 export const MAX_VIEW_STATEMENTS = 2;
 const VIEWS = "SELECT id, team_id, view FROM services WHERE id = ANY(?)";
+/**
+ * A batch of one id (many callers asking for the same service, or a quiet
+ * server) by equality: PostgreSQL plans `id = ANY($1)` generically as a bitmap
+ * scan, which costs its server about twice the CPU of this index scan
+ * (measured: 75-100 µs against 40 µs a statement).
+ */
+const ONE_VIEW = "SELECT id, team_id, view FROM services WHERE id = ?";
 
 export interface ServiceView {
   teamId: number;
   view: string;
+}
+
+interface Row {
+  id: string;
+  team_id: number;
+  view: string | null;
 }
 
 interface Waiter {
@@ -70,7 +83,9 @@ export class BatchedViews {
 
   private send(batch: Map<string, Waiter[]>): void {
     this.inFlight += 1;
-    this.db.all<{ id: string; team_id: number; view: string | null }>(VIEWS, [[...batch.keys()]]).then(
+    const ids = [...batch.keys()];
+    const statement = ids.length === 1 ? this.db.all<Row>(ONE_VIEW, ids) : this.db.all<Row>(VIEWS, [ids]);
+    statement.then(
       (rows) => {
         this.done();
         const found = new Map(rows.map((r) => [r.id, { teamId: r.team_id, view: r.view ?? "" }]));
