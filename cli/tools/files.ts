@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { processAlive } from "../../provider/core/processes";
 import { ToolsError } from "./errors";
 
 export function isExecutable(file: string): boolean {
@@ -109,14 +110,5 @@ export async function withLock<T>(
     return await fn();
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -22,6 +22,7 @@
 import type Database from "better-sqlite3";
 import { type Db, doomedError } from "./db";
 import { SQLITE } from "./dialect";
+import { preparedStatements } from "./sqlite-open";
 import { type ScopedTx, TxScope } from "./tx-scope";
 
 type Tx = ScopedTx;
@@ -31,7 +32,7 @@ const MAX_GROUP = 64;
 
 export class SqliteDb extends TxScope<Tx> implements Db {
   readonly dialect = SQLITE;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly stmt: (sql: string) => Database.Statement;
   /** Whether the connection is taken: by a transaction, a waiting group, or a statement from outside. */
   private busy = false;
   /** Who waits for the connection; `tx`: a transaction, which may join the open group. */
@@ -43,15 +44,7 @@ export class SqliteDb extends TxScope<Tx> implements Db {
 
   constructor(readonly db: Database.Database) {
     super();
-  }
-
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    this.stmt = preparedStatements(db);
   }
 
   /** Whether this call must wait: the connection is taken and the caller is not in its transaction. */

@@ -12,3 +12,16 @@ export function openSqlite(file: string, options: Database.Options = {}): Databa
   const nativeBinding = process.env.LANDFORM_SQLITE_BINDING;
   return new Database(file, nativeBinding ? { ...options, nativeBinding } : options);
 }
+
+/** Prepares each SQL text once and keeps the statement: preparing per call costs more than running. */
+export function preparedStatements(db: Database.Database): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let prepared = statements.get(sql);
+    if (!prepared) {
+      prepared = db.prepare(sql);
+      statements.set(sql, prepared);
+    }
+    return prepared;
+  };
+}

@@ -24,6 +24,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as schemas from "../../sdk/schemas";
+import { processAlive } from "./processes";
 
 export interface CreateIntent {
   apiUrl: string;
@@ -130,15 +131,5 @@ export class CreateIntents {
   private makeDir(): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     madeDirs.add(this.dir);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

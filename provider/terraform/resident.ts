@@ -31,6 +31,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { processAlive } from "../core/processes";
 import { createLog } from "./log";
 import { servePlugin } from "./plugin";
 import { providerMethods } from "./protocol";
@@ -66,15 +67,6 @@ function fileStamp(file: string): string {
   return `${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The folder, made private; refuses one that another user could enter. */
 function privateFolder(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -95,7 +87,7 @@ function claimPidFile(file: string): number | undefined {
       const text = fs.readFileSync(file, "utf8").trim();
       const pid = Number(text);
       const starting = text === "" && Date.now() - fs.statSync(file).mtimeMs < 10_000;
-      if (starting || (pid > 0 && alive(pid))) return undefined;
+      if (starting || (pid > 0 && processAlive(pid))) return undefined;
       fs.rmSync(file, { force: true }); // left by a resident that was killed
     }
   }
@@ -155,7 +147,7 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
   // A launcher killed before Terraform connected (or Terraform killed with it) reads
   // nothing more: its session ends within a second instead of after the grace period.
   const watch = setInterval(() => {
-    for (const [pid, close] of open) if (!alive(pid)) close();
+    for (const [pid, close] of open) if (!processAlive(pid)) close();
   }, 1000);
   watch.unref();
   let retired = false;
