@@ -60,7 +60,7 @@ function timeToFirstLine(command: string, args: string[], env: NodeJS.ProcessEnv
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "landform-bench-start-"));
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const residents: string[] = [];
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -73,7 +73,6 @@ async function main(): Promise<void> {
     const subjects: { label: string; command: string; args: string[]; env: NodeJS.ProcessEnv }[] = [
       { label: "node (floor)", command: process.execPath, args: [floor], env },
     ];
-    const residents: string[] = [];
     const launcher = (dir: string, label: string, extra: NodeJS.ProcessEnv = {}) => {
       const mirror = checkoutMirror(dir, path.join(work, label));
       if (mirror.residentDir) residents.push(mirror.residentDir);
@@ -82,7 +81,6 @@ async function main(): Promise<void> {
     if (values.baseline) launcher(path.resolve(values.baseline), "plugin (baseline)");
     launcher(ROOT, "plugin, no resident", { LANDFORM_PROVIDER_RESIDENT: "0" });
     launcher(ROOT, "plugin, resident");
-    cleanups.push(() => Promise.all(residents.map((d) => stopResident(d))));
     // The resident's own start is paid once, not per session: start it before timing.
     await timeToFirstLine(subjects.at(-1)!.command, [], subjects.at(-1)!.env);
 
@@ -108,7 +106,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const cleanup of cleanups) await cleanup();
+    await Promise.all(residents.map((d) => stopResident(d)));
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

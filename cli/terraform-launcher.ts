@@ -9,10 +9,12 @@
  * session costs the script, one `mkfifo` and one `cat`, against a Node.js
  * start and a module load per phase without the resident. Nothing in the
  * text may change with the code, since the lock file's hash covers it.
- * Only node: builtins are used (this runs from `landform tools`).
+ * Only node: builtins and dependency-free modules are used (this runs from
+ * `landform tools`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { processAlive } from "../provider/core/processes";
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -106,13 +108,7 @@ export async function stopResident(residentDir: string): Promise<void> {
   } catch {
     return; // already gone
   }
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!processAlive(pid)) return;
   process.kill(pid, "SIGKILL");
 }

@@ -17,20 +17,13 @@ import { providerMethods } from "./protocol";
 async function main(): Promise<void> {
   // go-plugin plugins ignore interrupts: Terraform handles Ctrl-C and calls StopProvider.
   process.on("SIGINT", () => {});
-  const [{ createProvider }, { managedServiceResource }, { catalogDataSource }] = await Promise.all([
-    import("./provider.js"),
-    import("./managed-service.js"),
-    import("./catalog-data-source.js"),
-  ]);
-  const handlers = createProvider({
-    resources: [managedServiceResource()],
-    dataSources: [catalogDataSource()],
-  });
-  await servePlugin(providerMethods, handlers);
+  const { landformProvider } = await import("./landform-provider.js");
+  await servePlugin(providerMethods, landformProvider());
 }
 
 /** `main.js --resident DIR`: the resident provider the launcher starts (./resident). */
 async function resident(dir: string): Promise<void> {
+  // Terraform's Ctrl-C reaches the resident too (same process group); sessions end by Shutdown.
   process.on("SIGINT", () => {});
   const { runResident } = await import("./resident.js");
   const running = await runResident({ dir, entry: process.argv[1] ?? "" });

@@ -107,7 +107,6 @@ export interface ResidentOptions {
 export interface Resident {
   /** Ends the resident now: sessions are ended, its files removed. */
   stop(): void;
-  sessions(): number;
 }
 
 /** Runs the resident in `dir`; undefined when another live resident already serves that folder. */
@@ -120,10 +119,8 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
   const pidFd = claimPidFile(pidFile);
   if (pidFd === undefined) return undefined;
 
-  const [{ createProvider }, { managedServiceResource }, { catalogDataSource }] = await Promise.all([
-    import("./provider.js"),
-    import("./managed-service.js"),
-    import("./catalog-data-source.js"),
+  const [{ landformProvider }] = await Promise.all([
+    import("./landform-provider.js"),
     // What a session's first plan needs, loaded once here instead of per session.
     import("../../sdk/client.js"),
     import("../core/catalog.js"),
@@ -242,23 +239,14 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     const log = createLog(sessionEnv, (line) => {
       if (!closed) out.write(line);
     });
-    const handlers = createProvider({
-      resources: [managedServiceResource()],
-      dataSources: [catalogDataSource()],
-      env: sessionEnv,
-      log,
-    });
     try {
-      const running = await servePlugin(providerMethods, handlers, {
+      const running = await servePlugin(providerMethods, landformProvider({ env: sessionEnv, log }), {
         env: sessionEnv,
         log,
         identity,
         out: (line) => out.write(`${line}\n`),
         exit: close,
-        onDisconnect: () => {
-          clearTimeout(grace);
-          close();
-        },
+        onDisconnect: close,
       });
       stop = running.stop;
       log.log("debug", "session of the resident provider", { resident_pid: process.pid });
@@ -287,5 +275,5 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
   fs.closeSync(pidFd);
   process.on("SIGTERM", end);
   idle();
-  return { stop: end, sessions: () => open.size };
+  return { stop: end };
 }
