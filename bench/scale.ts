@@ -12,7 +12,9 @@
  *     The load generator shares the machine's cores, so each round also
  *     reports the server's CPU per request (with PostgreSQL, its server's
  *     too) and the load average: the figures that say what the code costs
- *     when other work shakes req/s and p99.
+ *     when other work shakes req/s and p99. Each round starts with a warm-up
+ *     (`--warmup` seconds, not counted, its p99 printed): the first seconds
+ *     after a server starts pay V8's compilation on the same two cores.
  *  2. N creates through the API (32 at a time): creates per second, and the
  *     time from the first create until all N are synchronized, the reference
  *     backends simulated with operations taking 0 ms.
@@ -34,7 +36,7 @@
  *
  * Run: npm run build && node dist/bench/scale.js [--services 10000] [--stores sqlite,postgres]
  *      [--seconds 5] [--rounds 3] [--connections 64] [--concurrency 32] [--idle-seconds 60]
- *      [--idle-window 30] [--replicas 2] [--sync-timeout 300] [--rate 1000]
+ *      [--idle-window 30] [--replicas 2] [--sync-timeout 300] [--rate 1000] [--warmup 2]
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -64,11 +66,12 @@ const { values } = parseArgs({
     replicas: { type: "string", default: "2" },
     "sync-timeout": { type: "string", default: "300" },
     rate: { type: "string", default: "1000" },
+    warmup: { type: "string", default: "2" },
   },
 });
 const num = (name: keyof typeof values): number => {
   const n = Number(values[name]);
-  if (!Number.isFinite(n) || n <= 0)
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && name !== "warmup"))
     throw new Error(`--${name}: expected a positive number, got "${values[name]}"`);
   return n;
 };
@@ -95,6 +98,8 @@ const own = <T extends { stop(): Promise<void> }>(thing: T): T => {
 interface Load {
   rps: number;
   p99: number;
+  /** p99 of the round's warm-up (not counted in the other figures). */
+  warmupP99: number | undefined;
   /** CPU the server used per answered request (µs; with PostgreSQL, its server's too): less shaken by other load than req/s. */
   cpuMicros: number;
   /** The machine's 1-minute load average at the end of the round (2 cores here: above 2 means queued work). */
@@ -104,18 +109,31 @@ interface Load {
 /** Closed loop: each connection sends its next request when the answer is in. */
 async function load(url: string, pids: number[]): Promise<Load> {
   const cpu = () => pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+  const run = async (duration: number) => {
+    const result = await autocannon({
+      url,
+      headers: AUTH,
+      connections: CONNECTIONS,
+      duration,
+      pipelining: 1,
+    });
+    if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+      throw new Error(
+        `${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+      );
+    return result;
+  };
+  const warmup = num("warmup") > 0 ? await run(num("warmup")) : undefined;
   const cpuBefore = cpu();
-  const result = await autocannon({
-    url,
-    headers: AUTH,
-    connections: CONNECTIONS,
-    duration: num("seconds"),
-    pipelining: 1,
-  });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
-    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+  const result = await run(num("seconds"));
   const cpuMicros = ((cpu() - cpuBefore) / result.requests.total) * 1e6;
-  return { rps: result.requests.average, p99: result.latency.p99, cpuMicros, loadAverage: loadavg()[0]! };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    warmupP99: warmup?.latency.p99,
+    cpuMicros,
+    loadAverage: loadavg()[0]!,
+  };
 }
 
 interface Figures {
@@ -310,7 +328,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function printLoads(name: string, loads: Load[]): void {
   console.log(
     `${name}  median ${median(loads.map((l) => l.rps)).toFixed(0)} req/s (rounds ${loads.map((l) => l.rps.toFixed(0)).join(", ")})` +
-      `  p99 ${loads.map((l) => l.p99).join(", ")} ms  CPU ${loads.map((l) => l.cpuMicros.toFixed(1)).join(", ")} µs/req` +
+      `  p99 ${loads.map((l) => l.p99).join(", ")} ms (warm-up ${loads.map((l) => l.warmupP99 ?? "-").join(", ")})  CPU ${loads.map((l) => l.cpuMicros.toFixed(1)).join(", ")} µs/req` +
       `  load average ${loads.map((l) => l.loadAverage.toFixed(2)).join(", ")}`,
   );
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BackendClient } from "../backends/client";
+import { openSqlite } from "../store/sqlite-open";
 import { type ServiceRecord, Store } from "../store/store";
 import { HealthWatch } from "./health-watch";
 
@@ -102,6 +103,7 @@ async function setup(n: number) {
   cleanup.push(() => watch.stop());
   return {
     store,
+    dir,
     backend,
     watch,
     woken,
@@ -133,6 +135,39 @@ describe("health watch", () => {
     backend.held.set(at(119), { ...backend.held.get(at(119)), error: "disk full" });
     await watch.sweep();
     expect(woken.sort()).toEqual([at(3), at(50), at(101), at(119)]);
+  });
+
+  it("wakes a service whose plan, config or pause differs, or whose record changed since", async () => {
+    const { store, backend, watch, woken } = await setup(6);
+    const at = (i: number) => `svc-${String(i).padStart(4, "0")}`;
+    backend.held.set(at(0), { ...backend.held.get(at(0)), plan: { id: 0, parameters: { cpu: 2 } } });
+    backend.held.set(at(1), { ...backend.held.get(at(1)), config: { a: 99 } });
+    backend.held.set(at(2), { ...backend.held.get(at(2)), pause: true });
+    // The record asks for more than the backend runs: the watch column follows the record's write.
+    await store.putService({ ...(await store.service(at(3)))!, config: { a: 3, more: true } });
+    // Paused and not ready is what a paused service looks like: nothing to do.
+    await store.putService({ ...(await store.service(at(4)))!, state: "paused", pause: true });
+    backend.held.set(at(4), {
+      ...backend.held.get(at(4)),
+      pause: true,
+      details: { ready: true, restarts: 0 },
+    });
+    await watch.sweep();
+    expect(woken.sort()).toEqual([at(0), at(1), at(2), at(3)]);
+  });
+
+  it("judges a row without its watch column by the record", async () => {
+    const { store, dir, backend, watch, woken } = await setup(3);
+    const at = (i: number) => `svc-${String(i).padStart(4, "0")}`;
+    const db = openSqlite(join(dir, "control-plane.sqlite"));
+    db.prepare("UPDATE services SET watch = NULL").run();
+    db.close();
+    backend.held.set(at(2), { ...backend.held.get(at(2)), details: { ready: true, restarts: 5 } });
+    expect((await store.convergedServices("", 10)).map((w) => w.expected)).toEqual(
+      [0, 1, 2].map((i) => JSON.stringify([{ cpu: 1 }, { a: i }, { ready: true, restarts: 0 }])),
+    );
+    await watch.sweep();
+    expect(woken).toEqual([at(2)]);
   });
 
   it("leaves out deleted, unconverged and soon-due services", async () => {

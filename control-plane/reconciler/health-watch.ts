@@ -16,7 +16,7 @@
  * leases one replica sweeps at a time (a cluster-wide chore).
  */
 import type { BackendClient, ObservedService } from "../backends/client";
-import type { ServiceRecord } from "../store/store";
+import type { WatchedService } from "../store/store";
 import { unchanged } from "./observed";
 import type { Clock } from "./queue";
 
@@ -29,9 +29,9 @@ export interface HealthWatchOptions {
   /** Jitter of each interval (up to 10% shorter), so replicas' and restarts' sweeps drift apart. */
   random: () => number;
   /** Up to `limit` converged services (synchronized or paused, not deleted) with ids after `afterId`, in id order. */
-  page(afterId: string, limit: number): Promise<ServiceRecord[]>;
+  page(afterId: string, limit: number): Promise<WatchedService[]>;
   /** The client of the service's backend; undefined when its provider has none (a step records that). */
-  backendOf(r: ServiceRecord): Promise<BackendClient | undefined>;
+  backendOf(r: WatchedService): Promise<BackendClient | undefined>;
   /** Whether this replica sweeps now. */
   mine(): Promise<boolean>;
   /** The service needs a step. */
@@ -76,7 +76,7 @@ export class HealthWatch {
       const page = await this.o.page(after, BATCH * 5);
       if (page.length === 0) return;
       after = page.at(-1)!.id;
-      const groups = new Map<BackendClient, ServiceRecord[]>();
+      const groups = new Map<BackendClient, WatchedService[]>();
       for (const r of page) {
         if (r.nextAttemptAt !== null && r.nextAttemptAt <= horizon) continue;
         const key = `${r.teamId}\n${r.provider.name}\n${r.provider.schemaVersion}`;
@@ -99,7 +99,7 @@ export class HealthWatch {
     }
   }
 
-  private async check(client: BackendClient, records: ServiceRecord[]): Promise<void> {
+  private async check(client: BackendClient, records: WatchedService[]): Promise<void> {
     let observed: Record<string, ObservedService>;
     try {
       observed = await client.get(records.map((r) => r.id));

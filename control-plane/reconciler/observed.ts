@@ -5,7 +5,8 @@
  * (health-watch.ts), so both judge a service the same way.
  */
 import type { ObservedService } from "../backends/client";
-import type { ServiceRecord } from "../store/store";
+import type { ServiceRecord, WatchedService } from "../store/store";
+import { expectedAnswer } from "../store/watch";
 
 export const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -30,15 +31,19 @@ export function converged(r: ServiceRecord, observed: ObservedService): boolean 
 
 /**
  * Nothing for a step to do or record: the backend holds the service without
- * an error, converged, with the very details the record keeps. Details are
- * compared as the backend sent them, so a backend that echoes a secret (kept
- * scrubbed in the record) always gets a step, which then finds nothing to write.
+ * an error, converged (as `converged` judges it), with the very details the
+ * record keeps. Details are compared as the backend sent them, so a backend
+ * that echoes a secret (kept scrubbed in the record) always gets a step,
+ * which then finds nothing to write. Judged on the health watch's column
+ * (store/watch.ts): plan parameters, config and details as one text.
  */
-export function unchanged(r: ServiceRecord, observed: ObservedService | undefined): boolean {
+export function unchanged(w: WatchedService, observed: ObservedService | undefined): boolean {
   return (
     observed !== undefined &&
     !observed.error &&
-    converged(r, observed) &&
-    same(observed.details ?? {}, r.details ?? {})
+    (observed.pause === undefined || observed.pause === w.pause) &&
+    (w.pause || observed.details?.ready !== false) &&
+    expectedAnswer(observed.plan?.parameters ?? {}, observed.config ?? {}, observed.details ?? {}) ===
+      w.expected
   );
 }

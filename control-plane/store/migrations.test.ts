@@ -9,6 +9,7 @@ import { LATEST_VERSION, MIGRATIONS, migrate, SQLITE, schemaVersion } from "./mi
 import { SqliteDb } from "./sqlite-db";
 import { openSqlite } from "./sqlite-open";
 import { Store } from "./store";
+import { watchColumn, watchOf } from "./watch";
 
 const wrap = (db: Database.Database) => new SqliteDb(db);
 
@@ -132,6 +133,37 @@ describe("schema migrations", () => {
     // The next write compares against the migrated revision.
     await store.putService({ ...record, config: { changed: true } });
     expect((await store.service("s1"))?.rev).toBe(8);
+    await store.close();
+  });
+
+  it("fills each service's watch column (7) from the record", async () => {
+    const dir = tempDir();
+    const db = openSqlite(dbFile(dir));
+    await migrate(wrap(db), dir, MIGRATIONS, 6);
+    const record = { ...service("s1"), state: "synchronized" as const, details: { ready: true } };
+    record.rev = 3;
+    db.prepare(
+      "INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record, rev, view) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      "s1",
+      1,
+      "s1",
+      null,
+      "synchronized",
+      null,
+      JSON.stringify(record),
+      3,
+      JSON.stringify(viewOf(record)),
+    );
+    db.close();
+
+    const store = await Store.sqlite(dir);
+    const migrated = openSqlite(dbFile(dir));
+    expect(migrated.prepare("SELECT watch FROM services WHERE id = 's1'").get()).toEqual({
+      watch: watchColumn(record),
+    });
+    migrated.close();
+    expect(await store.convergedServices("", 10)).toEqual([watchOf(record)]);
     await store.close();
   });
 });

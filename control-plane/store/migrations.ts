@@ -33,6 +33,7 @@ import { viewOf } from "../domain/view";
 import type { Db } from "./db";
 import { type Dialect, POSTGRES, SQLITE } from "./dialect";
 import type { ServiceRecord } from "./records";
+import { watchColumn } from "./watch";
 
 export { type Dialect, POSTGRES, SQLITE };
 
@@ -141,6 +142,30 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX services_converged ON services (id)
          WHERE deleted_at IS NULL AND state IN ('synchronized', 'paused')`,
     ],
+  },
+  {
+    version: 7,
+    name: "what the health watch compares of each service, in a column and a covering index (store/watch.ts)",
+    // A sweep reads this short text instead of parsing every converged record (decision 023). The
+    // index holds everything a sweep's page reads (store-sql.ts `converged`, whose WHERE must keep
+    // matching its predicate), in id order as services_converged did: SQLite would otherwise walk
+    // each row's overflow pages past `record` and `view` to reach the last column. SQLite counts
+    // the predicate's columns as read, so they are in the index too.
+    sql: () => [
+      `ALTER TABLE services ADD COLUMN watch TEXT`,
+      `CREATE INDEX services_watched ON services (id, team_id, next_attempt_at, watch, state, deleted_at)
+         WHERE deleted_at IS NULL AND state IN ('synchronized', 'paused')`,
+      `DROP INDEX services_converged`,
+    ],
+    data: async (db) => {
+      const rows = await db.all<{ id: string; record: string }>("SELECT id, record FROM services");
+      for (const row of rows)
+        await db.run(
+          "UPDATE services SET watch = ? WHERE id = ?",
+          watchColumn(JSON.parse(row.record) as ServiceRecord),
+          row.id,
+        );
+    },
   },
 ];
 

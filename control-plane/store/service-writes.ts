@@ -16,6 +16,7 @@ import type { Db } from "./db";
 import type { EventLog } from "./event-log";
 import type { SecretKind, ServiceRecord } from "./records";
 import { isUniqueViolation, SQL } from "./store-sql";
+import { watchColumn } from "./watch";
 
 /** A write of a service record that was changed (or removed) since the writer read it. */
 export class StaleRecordError extends Error {}
@@ -27,27 +28,27 @@ export interface SealedSecret {
   sealed: string;
 }
 
-const COLUMNS = "team_id, name, deleted_at, state, next_attempt_at, record, rev, view";
-/** The events and secrets that ride along, from arrays bound as $11..$14; `w` is the record's write. */
+const COLUMNS = "team_id, name, deleted_at, state, next_attempt_at, record, rev, view, watch";
+/** The events and secrets that ride along, from arrays bound as $12..$15; `w` is the record's write. */
 const RIDERS = `
   e AS (INSERT INTO events (service_id, record, at)
-        SELECT w.id, x.record, x.at FROM w, unnest($11::text[], $12::bigint[]) WITH ORDINALITY AS x(record, at, n)
+        SELECT w.id, x.record, x.at FROM w, unnest($12::text[], $13::bigint[]) WITH ORDINALITY AS x(record, at, n)
         ORDER BY x.n),
   k AS (INSERT INTO secrets (owner, kind, sealed)
-        SELECT w.id, y.kind, y.sealed FROM w, unnest($13::text[], $14::text[]) AS y(kind, sealed)
+        SELECT w.id, y.kind, y.sealed FROM w, unnest($14::text[], $15::text[]) AS y(kind, sealed)
         ON CONFLICT (owner, kind) DO UPDATE SET sealed = excluded.sealed)
   SELECT count(*) AS n FROM w`;
-/** The service's log cut to the retention (event-log.ts), in the same statement when it is due: $15 oldest time, $16 events kept. */
+/** The service's log cut to the retention (event-log.ts), in the same statement when it is due: $16 oldest time, $17 events kept. */
 const TRIM = `
-  t AS (DELETE FROM events WHERE service_id = $1 AND (at < $15 OR seq <= (
-        SELECT seq FROM events WHERE service_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $16))),`;
+  t AS (DELETE FROM events WHERE service_id = $1 AND (at < $16 OR seq <= (
+        SELECT seq FROM events WHERE service_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $17))),`;
 const PG = {
-  // $10 is unused by the insert; it is bound anyway so both statements take the same parameters.
+  // $11 is unused by the insert; it is bound anyway so both statements take the same parameters.
   insert: `WITH w AS (INSERT INTO services (id, ${COLUMNS})
-    SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::bigint, $9::text
-    WHERE $10::bigint IS NULL RETURNING id),`,
+    SELECT $1::text, $2::integer, $3::text, $4::text, $5::text, $6::bigint, $7::text, $8::bigint, $9::text, $10::text
+    WHERE $11::bigint IS NULL RETURNING id),`,
   update: `WITH w AS (UPDATE services SET team_id = $2, name = $3, deleted_at = $4, state = $5,
-    next_attempt_at = $6, record = $7, rev = $8, view = $9 WHERE id = $1 AND rev = $10 RETURNING id),`,
+    next_attempt_at = $6, record = $7, rev = $8, view = $9, watch = $10 WHERE id = $1 AND rev = $11 RETURNING id),`,
 };
 
 export class ServiceWrites {
@@ -122,6 +123,7 @@ export class ServiceWrites {
       JSON.stringify(stored),
       rev,
       JSON.stringify(viewOf(stored)),
+      watchColumn(stored),
     ];
   }
 

@@ -18,14 +18,14 @@ export const SQL = {
   all: "SELECT record, rev FROM services",
   liveNamed: "SELECT record, rev FROM services WHERE team_id = ? AND name = ? AND deleted_at IS NULL",
   byState: "SELECT state, COUNT(*) AS n FROM services GROUP BY state",
-  // Its WHERE is the predicate of index services_converged (migration 6): keep the two alike.
-  converged: `SELECT record, rev FROM services WHERE id > ? AND deleted_at IS NULL
+  // Its WHERE is the predicate of index services_watched (migration 7), which covers what it reads: keep the two alike.
+  converged: `SELECT id, team_id, next_attempt_at, watch FROM services WHERE id > ? AND deleted_at IS NULL
     AND state IN ('synchronized', 'paused') ORDER BY id LIMIT ?`,
   due: "SELECT id, next_attempt_at FROM services WHERE next_attempt_at IS NOT NULL",
-  insertService: `INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record, rev, view)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertService: `INSERT INTO services (id, team_id, name, deleted_at, state, next_attempt_at, record, rev, view, watch)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateService: `UPDATE services SET team_id = ?, name = ?, deleted_at = ?, state = ?, next_attempt_at = ?,
-    record = ?, rev = ?, view = ? WHERE id = ? AND rev = ?`,
+    record = ?, rev = ?, view = ?, watch = ? WHERE id = ? AND rev = ?`,
   deleteService: "DELETE FROM services WHERE id = ?",
   getSecret: "SELECT sealed FROM secrets WHERE owner = ? AND kind = ?",
   putSecret:

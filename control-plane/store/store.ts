@@ -39,10 +39,12 @@ import { SqliteDb } from "./sqlite-db";
 import { openSqlite } from "./sqlite-open";
 import { parse, type RecordRow, SQL } from "./store-sql";
 import { BatchedViews, type ServiceView } from "./view-reads";
+import { type WatchedService, type WatchRow, watchedService, watchOf } from "./watch";
 
 export type { EventRetention } from "./event-log";
 export type { BackupRecord, BackupSettings, SecretKind, ServiceRecord, StoredProvider } from "./records";
 export { NameTakenError, type SealedSecret, StaleRecordError } from "./service-writes";
+export type { WatchedService } from "./watch";
 
 export interface StoreOptions {
   /** How many events to keep per service and for how long (default 1,000 and 30 days). */
@@ -301,8 +303,19 @@ export class Store {
     return out;
   }
   /** Up to `limit` converged (synchronized or paused) live services with ids after `afterId`, in id order. */
-  async convergedServices(afterId: string, limit: number): Promise<ServiceRecord[]> {
-    return (await this.db.all<RecordRow>(SQL.converged, [afterId, limit])).map(parse);
+  async convergedServices(afterId: string, limit: number): Promise<WatchedService[]> {
+    const rows = await this.db.all<WatchRow>(SQL.converged, [afterId, limit]);
+    const page: WatchedService[] = [];
+    for (const row of rows) {
+      const watched = watchedService(row);
+      if (watched) page.push(watched);
+      else {
+        // No watch column (a row written outside landform): what the record says.
+        const record = await this.service(row.id);
+        if (record) page.push(watchOf(record));
+      }
+    }
+    return page;
   }
   /** The services with work due, and when. */
   dueServices(): Promise<{ id: string; next_attempt_at: number }[]> {
