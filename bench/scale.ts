@@ -22,7 +22,9 @@
  *     process(es) and, reported apart, of the PostgreSQL server, as % of one
  *     core, in consecutive windows. Converged services are re-checked by the
  *     reconciler every 60 s (health watch, jittered up to 10%): that is part
- *     of the idle cost, so the windows span a full minute by default.
+ *     of the idle cost, so the windows span a full minute by default; how
+ *     many sweeps the idle time held is printed (from /metrics), as a window
+ *     of 60 s can hold one or two.
  *
  * The services live on `landform backend` in a process of its own (simulated
  * engines, 0 ms operations; bench/support/fleet-backend.ts), registered as a
@@ -151,6 +153,8 @@ interface Figures {
   idleServe: number[];
   idlePostgres: number[] | undefined;
   idleBackend: number[];
+  /** Health sweeps (every converged service asked about once) in the idle time: one a minute, jittered. */
+  sweeps: number;
   rssServe: number[];
 }
 
@@ -168,6 +172,16 @@ async function countInState(url: string, state: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = new RegExp(`^landform_managed_services\\{state="${state}"\\} (\\d+)$`, "m").exec(text);
   return m ? Number(m[1]) : 0;
+}
+
+/** Health sweeps run so far, summed over the replicas (one sweeps at a time); NaN from a build without the counter. */
+async function healthSweeps(urls: string[]): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    total += Number(/^landform_health_sweeps_total (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+  }
+  return total;
 }
 
 async function waitSynchronized(url: string, n: number, timeoutMs: number): Promise<boolean> {
@@ -269,6 +283,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
   const idleServe: number[] = [];
   const idlePostgres: number[] = [];
   const idleBackend: number[] = [];
+  let sweeps = 0;
   if (reached) {
     const sample = () => ({
       at: performance.now(),
@@ -277,6 +292,8 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
       backend: treeCpuSeconds(backend.proc.pid!),
     });
     const windowMs = num("idle-window") * 1000;
+    const urls = servers.map((s) => s.url);
+    const sweepsBefore = await healthSweeps(urls);
     let prev = sample();
     for (let t = 0; t < num("idle-seconds") * 1000; t += windowMs) {
       await new Promise((r) => setTimeout(r, windowMs));
@@ -287,12 +304,13 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
       idleBackend.push(((now.backend - prev.backend) / wall) * 100);
       prev = now;
     }
+    sweeps = (await healthSweeps(urls)) - sweepsBefore;
     const still = (await countInState(first.url, "synchronized")) - 1;
     console.log(
       `idle, ${num("idle-window")} s windows: serve ${idleServe.map(pct).join(", ")} of a core` +
         (pg ? `; PostgreSQL server ${idlePostgres.map(pct).join(", ")}` : "") +
         `; backend ${idleBackend.map(pct).join(", ")}` +
-        `; ${still} of ${N} still synchronized`,
+        `; ${still} of ${N} still synchronized; ${sweeps} health sweep(s)`,
     );
   }
   const rssServe = servers.map((s) => rssMiB(s.proc.pid!));
@@ -313,6 +331,7 @@ async function measureStore(store: "sqlite" | "postgres"): Promise<Figures> {
     idleServe,
     idlePostgres: pg ? idlePostgres : undefined,
     idleBackend,
+    sweeps,
     rssServe,
   };
 }
@@ -377,6 +396,11 @@ function printTable(all: Figures[]): void {
       "idle CPU serve + PostgreSQL",
       (f) =>
         f.idleServe.length ? pct(mean(f.idleServe) + (f.idlePostgres ? mean(f.idlePostgres) : 0)) : "-",
+      "",
+    ],
+    [
+      "health sweeps in the idle time",
+      (f) => (f.idleServe.length && !Number.isNaN(f.sweeps) ? String(f.sweeps) : "-"),
       "",
     ],
     ["idle CPU backend (simulated)", (f) => (f.idleBackend.length ? pct(mean(f.idleBackend)) : "-"), ""],

@@ -16,6 +16,7 @@ import { bundledCatalog } from "./backends/catalog";
 import { startReferenceBackends } from "./backends/reference/index";
 import { ManagedServices } from "./domain/managed-services";
 import { Catalog } from "./domain/providers";
+import { renderHealthMetrics } from "./reconciler/health-watch";
 import { defaultReplicaId, type Leases, LocalLeases, renderLeaseMetrics } from "./reconciler/leases";
 import { PgLeases } from "./reconciler/leases-pg";
 import { Reconciler } from "./reconciler/reconciler";
@@ -218,7 +219,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     stats: {
       servicesByState: () => managedServices.servicesByState(),
       reconcileOutcomes: () => managedServices.reconcileOutcomes(),
-      ...(leases.shared ? { extraMetrics: () => renderLeaseMetrics(replicaId, leases.stats()) } : {}),
+      extraMetrics: () => [
+        ...renderHealthMetrics(reconciler.healthStats()),
+        ...(leases.shared ? renderLeaseMetrics(replicaId, leases.stats()) : []),
+      ],
     },
     tokens,
     log,

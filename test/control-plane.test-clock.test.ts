@@ -4,6 +4,8 @@
  * token may, and bad input is Problem JSON, never a crash of the process.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CodesphereClient, waitForState } from "../sdk";
+import { postgresRequest } from "./support/fixtures";
 import { ServedControlPlane } from "./support/serve";
 
 let cp: ServedControlPlane;
@@ -61,5 +63,27 @@ describe("the test clock", () => {
     }
     const health = await fetch(`${cp.url}/health`);
     expect(health.status).toBe(200);
+  });
+
+  it("runs the health sweep on its time and counts it in /metrics", async () => {
+    const client = new CodesphereClient({ baseUrl: cp.apiUrl, token: "clock-team-token" });
+    try {
+      const created = await client.managedServices.create(postgresRequest("watched-db"));
+      await waitForState(client, created.id, "synchronized", { timeoutMs: 20_000 });
+      const counter = async (name: string) => {
+        const text = await (await fetch(`${cp.url}/metrics`)).text();
+        return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
+      };
+      const before = await counter("landform_health_sweeps_total");
+      const checkedBefore = await counter("landform_health_checked_total");
+      expect(before).toBeGreaterThanOrEqual(0);
+      // A sweep is due at most 60 s after the last one (jittered shorter): past that, one runs.
+      await cp.advanceClock(61_000);
+      await expect.poll(() => counter("landform_health_sweeps_total"), { timeout: 10_000 }).toBe(before + 1);
+      expect(await counter("landform_health_checked_total")).toBeGreaterThanOrEqual(checkedBefore + 1);
+      expect(await counter("landform_health_woken_total")).toBe(0);
+    } finally {
+      await client.close();
+    }
   });
 });

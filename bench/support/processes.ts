@@ -19,6 +19,16 @@ export interface BenchProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Children still running. A benchmark that dies (an exception, or EPIPE from
+ * `| head` closing its stdout) ends them on its way out: they run detached from
+ * any terminal, so nothing else would.
+ */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGTERM");
+});
+
 /** Starts `node ARGS` and waits for the JSON line `{"msg":"ready","url":...}` it prints. */
 export async function startNodeProcess(
   args: string[],
@@ -30,6 +40,8 @@ export async function startNodeProcess(
   const fd = openSync(logFile, "w");
   const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd], env });
   closeSync(fd);
+  running.add(proc);
+  proc.once("exit", () => running.delete(proc));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = readFileSync(logFile, "utf8");

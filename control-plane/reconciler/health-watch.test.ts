@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BackendClient } from "../backends/client";
 import { openSqlite } from "../store/sqlite-open";
 import { type ServiceRecord, Store } from "../store/store";
-import { HealthWatch } from "./health-watch";
+import { HealthWatch, renderHealthMetrics } from "./health-watch";
 
 /** A backend holding services with fixed answers; counts each GET and the ids it asked for. */
 async function startBackend() {
@@ -124,6 +124,8 @@ describe("health watch", () => {
     expect(backend.gets.map((ids) => ids.length)).toEqual([100, 100, 50]);
     expect(new Set(backend.gets.flat()).size).toBe(250);
     expect(woken).toEqual([]);
+    expect(watch.stats).toEqual({ sweeps: 1, checked: 250, woken: 0 });
+    expect(renderHealthMetrics(watch.stats)).toContain("landform_health_checked_total 250");
   });
 
   it("wakes exactly the services whose backend answer changed: restarted, lost, not ready, failing", async () => {
@@ -135,6 +137,7 @@ describe("health watch", () => {
     backend.held.set(at(119), { ...backend.held.get(at(119)), error: "disk full" });
     await watch.sweep();
     expect(woken.sort()).toEqual([at(3), at(50), at(101), at(119)]);
+    expect(watch.stats).toEqual({ sweeps: 1, checked: 120, woken: 4 });
   });
 
   it("wakes a service whose plan, config or pause differs, or whose record changed since", async () => {

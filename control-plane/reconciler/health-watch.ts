@@ -39,7 +39,32 @@ export interface HealthWatchOptions {
   log?: (rec: Record<string, unknown>) => void;
 }
 
+/** What this replica's sweeps did (for /metrics). */
+export interface HealthStats {
+  sweeps: number;
+  /** Services asked about. */
+  checked: number;
+  /** Services found changed (or unanswered) and woken for a step. */
+  woken: number;
+}
+
+/** The health watch's lines of /metrics (Prometheus text). */
+export function renderHealthMetrics(s: HealthStats): string[] {
+  return [
+    "# HELP landform_health_sweeps_total Health sweeps over the converged services this replica ran to the end.",
+    "# TYPE landform_health_sweeps_total counter",
+    `landform_health_sweeps_total ${s.sweeps}`,
+    "# HELP landform_health_checked_total Converged services this replica's health sweeps asked their backends about.",
+    "# TYPE landform_health_checked_total counter",
+    `landform_health_checked_total ${s.checked}`,
+    "# HELP landform_health_woken_total Services a health sweep found changed or unanswered and woke for a step.",
+    "# TYPE landform_health_woken_total counter",
+    `landform_health_woken_total ${s.woken}`,
+  ];
+}
+
 export class HealthWatch {
+  readonly stats: HealthStats = { sweeps: 0, checked: 0, woken: 0 };
   private readonly everyMs: number;
   private dueAt = Number.POSITIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
@@ -74,7 +99,10 @@ export class HealthWatch {
     for (;;) {
       if (this.stopped) return;
       const page = await this.o.page(after, BATCH * 5);
-      if (page.length === 0) return;
+      if (page.length === 0) {
+        this.stats.sweeps += 1;
+        return;
+      }
       after = page.at(-1)!.id;
       const groups = new Map<BackendClient, WatchedService[]>();
       for (const r of page) {
@@ -87,7 +115,7 @@ export class HealthWatch {
         }
         const client = await backend;
         if (!client) {
-          this.o.wake(r.id);
+          this.wake(r.id);
           continue;
         }
         const group = groups.get(client);
@@ -100,15 +128,21 @@ export class HealthWatch {
   }
 
   private async check(client: BackendClient, records: WatchedService[]): Promise<void> {
+    this.stats.checked += records.length;
     let observed: Record<string, ObservedService>;
     try {
       observed = await client.get(records.map((r) => r.id));
     } catch {
       // Each service's step meets the failure itself and records it with its own retry schedule.
-      for (const r of records) this.o.wake(r.id);
+      for (const r of records) this.wake(r.id);
       return;
     }
-    for (const r of records) if (!unchanged(r, observed[r.id])) this.o.wake(r.id);
+    for (const r of records) if (!unchanged(r, observed[r.id])) this.wake(r.id);
+  }
+
+  private wake(id: string): void {
+    this.stats.woken += 1;
+    this.o.wake(id);
   }
 
   private plan(): void {

@@ -19,7 +19,7 @@ import type { ServiceRecord, Store } from "../store/store";
 import type { Vault } from "../store/vault";
 import { failureDelay, pollDelay } from "./backoff";
 import { BackupSteps, StepSuperseded } from "./backups";
-import { HealthWatch } from "./health-watch";
+import { type HealthStats, HealthWatch } from "./health-watch";
 import { type Leases, LocalLeases } from "./leases";
 import { ObserveBatcher } from "./observe-batch";
 import { converged, same, scrub } from "./observed";
@@ -111,6 +111,11 @@ export class Reconciler {
     // Shared: the leases' catch-up claims due work; alone, everything due is this process's.
     if (this.sharing.shared) return;
     for (const r of await this.o.store.dueServices()) this.queue.schedule(r.id, r.next_attempt_at);
+  }
+
+  /** What this replica's health sweeps did (for /metrics). */
+  healthStats(): HealthStats {
+    return this.health.stats;
   }
 
   /** Re-evaluates what is due, after the clock jumped (tests). */
