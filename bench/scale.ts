@@ -51,9 +51,10 @@ import { CodesphereClient } from "../sdk";
 import { startBareServer } from "./support/bare-server";
 import { rssMiB, treeCpuSeconds } from "./support/cpu";
 import { FLEET_PROVIDER, startFleetBackend } from "./support/fleet-backend";
-import { type PacedResult, pacedGet } from "./support/paced";
+import { pacedGet } from "./support/paced";
 import { startPostgres, type TestPostgres } from "./support/postgres";
-import { CLI, median, startServe } from "./support/processes";
+import { CLI, startServe } from "./support/processes";
+import { type Figures, type Load, ms, pct, printLoads, printTable } from "./support/scale-report";
 
 const { values } = parseArgs({
   options: {
@@ -97,17 +98,6 @@ const own = <T extends { stop(): Promise<void> }>(thing: T): T => {
   return thing;
 };
 
-interface Load {
-  rps: number;
-  p99: number;
-  /** p99 of the round's warm-up (not counted in the other figures). */
-  warmupP99: number | undefined;
-  /** CPU the server used per answered request (µs; with PostgreSQL, its server's too): less shaken by other load than req/s. */
-  cpuMicros: number;
-  /** The machine's 1-minute load average at the end of the round (2 cores here: above 2 means queued work). */
-  loadAverage: number;
-}
-
 /** Closed loop: each connection sends its next request when the answer is in. */
 async function load(url: string, pids: number[]): Promise<Load> {
   const cpu = () => pids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
@@ -136,26 +126,6 @@ async function load(url: string, pids: number[]): Promise<Load> {
     cpuMicros,
     loadAverage: loadavg()[0]!,
   };
-}
-
-interface Figures {
-  label: string;
-  replicasSync: number;
-  bodyBytes: number;
-  bare: Load[];
-  ours: Load[];
-  bareAtRate: PacedResult;
-  oursAtRate: PacedResult;
-  createsPerSecond: number;
-  acceptSeconds: number;
-  syncSeconds: number | undefined;
-  syncedAtEnd: number;
-  idleServe: number[];
-  idlePostgres: number[] | undefined;
-  idleBackend: number[];
-  /** Health sweeps (every converged service asked about once) in the idle time: one a minute, jittered. */
-  sweeps: number;
-  rssServe: number[];
 }
 
 const createBody = (i: number) => ({
@@ -340,81 +310,6 @@ function replicaArgs(replicas: number, index: number): string[] {
   return replicas > 1 ? ["--replica-id", `bench-${index + 1}`] : [];
 }
 
-const pct = (x: number) => `${x.toFixed(2)}%`;
-const ms = (x: number) => x.toFixed(2);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-function printLoads(name: string, loads: Load[]): void {
-  console.log(
-    `${name}  median ${median(loads.map((l) => l.rps)).toFixed(0)} req/s (rounds ${loads.map((l) => l.rps.toFixed(0)).join(", ")})` +
-      `  p99 ${loads.map((l) => l.p99).join(", ")} ms (warm-up ${loads.map((l) => l.warmupP99 ?? "-").join(", ")})  CPU ${loads.map((l) => l.cpuMicros.toFixed(1)).join(", ")} µs/req` +
-      `  load average ${loads.map((l) => l.loadAverage.toFixed(2)).join(", ")}`,
-  );
-}
-
-function printTable(all: Figures[]): void {
-  const rows: [string, (f: Figures) => string, string][] = [
-    ["GET req/s, landform", (f) => median(f.ours.map((l) => l.rps)).toFixed(0), ""],
-    ["GET req/s, bare node:http", (f) => median(f.bare.map((l) => l.rps)).toFixed(0), ""],
-    [
-      "GET ratio landform/bare",
-      (f) => (median(f.ours.map((l) => l.rps)) / median(f.bare.map((l) => l.rps))).toFixed(2),
-      ">= 0.6",
-    ],
-    // autocannon's latency histogram keeps whole milliseconds (floored): "2" means 2.0-2.99 ms.
-    ["GET p99 ms, landform", (f) => `${median(f.ours.map((l) => l.p99))}`, "< 5"],
-    ["GET p99 ms, bare node:http", (f) => `${median(f.bare.map((l) => l.p99))}`, ""],
-    ["GET CPU µs/req, landform (+PostgreSQL)", (f) => median(f.ours.map((l) => l.cpuMicros)).toFixed(1), ""],
-    ["GET CPU µs/req, bare node:http", (f) => median(f.bare.map((l) => l.cpuMicros)).toFixed(1), ""],
-    [
-      "load average during GET (1 min)",
-      (f) => {
-        const all = [...f.bare, ...f.ours].map((l) => l.loadAverage);
-        return `${Math.min(...all).toFixed(1)}-${Math.max(...all).toFixed(1)}`;
-      },
-      "",
-    ],
-    [`GET p99 ms at ${values.rate} req/s, landform`, (f) => ms(f.oursAtRate.p99), ""],
-    [`GET p99 ms at ${values.rate} req/s, bare`, (f) => ms(f.bareAtRate.p99), ""],
-    [`creates/s (${values.concurrency} at a time)`, (f) => f.createsPerSecond.toFixed(0), ""],
-    [
-      `${N} to synchronized, s`,
-      (f) =>
-        f.syncSeconds === undefined
-          ? `>${values["sync-timeout"]} (${f.syncedAtEnd})`
-          : `${f.syncSeconds.toFixed(2)} (${f.replicasSync} repl.)`,
-      "< 10 / < 30",
-    ],
-    [
-      `idle CPU serve, % core (${values["idle-seconds"]} s)`,
-      (f) => (f.idleServe.length ? pct(mean(f.idleServe)) : "-"),
-      "< 2%",
-    ],
-    ["idle CPU PostgreSQL server", (f) => (f.idlePostgres?.length ? pct(mean(f.idlePostgres)) : "-"), ""],
-    // With PostgreSQL the database is part of what holding the fleet costs.
-    [
-      "idle CPU serve + PostgreSQL",
-      (f) =>
-        f.idleServe.length ? pct(mean(f.idleServe) + (f.idlePostgres ? mean(f.idlePostgres) : 0)) : "-",
-      "",
-    ],
-    [
-      "health sweeps in the idle time",
-      (f) => (f.idleServe.length && !Number.isNaN(f.sweeps) ? String(f.sweeps) : "-"),
-      "",
-    ],
-    ["idle CPU backend (simulated)", (f) => (f.idleBackend.length ? pct(mean(f.idleBackend)) : "-"), ""],
-    ["serve RSS MiB at the end", (f) => f.rssServe.map((x) => x.toFixed(0)).join(" + "), ""],
-  ];
-  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
-  const cols = all.map((f) => Math.max(f.label.length, ...rows.map((r) => r[1](f).length)) + 2);
-  const line = (cells: string[]) =>
-    `${cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padStart(cols[i - 1] ?? 10))).join("")}   `;
-  console.log(`\n${N} services on landform backend (simulated engines, 0 ms operations)`);
-  console.log(`${line(["", ...all.map((f) => f.label)])}goal`);
-  for (const [name, value, goal] of rows) console.log(`${line([name, ...all.map(value)])}${goal}`);
-}
-
 async function main(): Promise<void> {
   const onSignal = () => {
     void cleanUp().finally(() => process.exit(130));
@@ -427,7 +322,13 @@ async function main(): Promise<void> {
   } finally {
     await cleanUp();
   }
-  printTable(all);
+  printTable(all, {
+    services: N,
+    rate: num("rate"),
+    concurrency: num("concurrency"),
+    syncTimeout: num("sync-timeout"),
+    idleSeconds: num("idle-seconds"),
+  });
 }
 
 main().catch((error: unknown) => {
