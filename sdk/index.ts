@@ -3,7 +3,7 @@
  * client over undici, typed errors, and waiters.
  */
 
-export * as catalog from "./catalog";
+export * as catalog from "./catalog-keywords";
 export {
   type ClientOptions,
   CodesphereClient,

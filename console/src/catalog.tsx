@@ -3,7 +3,7 @@
  * step generated from the provider's schemas, a secrets step, then create.
  */
 import { useState } from "preact/hooks";
-import { propertiesOf } from "../../sdk/catalog";
+import { propertiesOf } from "../../sdk/catalog-keywords";
 import type { Api, Provider, Session } from "./api";
 import { ErrorNote, FormActions } from "./form-parts";
 import { initialValues, isFixed, type RawValues, SchemaFields, typedValues } from "./schema-form";

@@ -5,7 +5,7 @@
  * `x-update-constraint` rule spelled out. In edit mode only fields that may
  * change after create are enabled.
  */
-import { constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
+import { constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog-keywords";
 
 type JsonSchema = Record<string, unknown>;
 /** What the inputs hold: text as typed, checkboxes as booleans. */

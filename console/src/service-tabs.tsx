@@ -1,7 +1,7 @@
 import { Fragment } from "preact";
 /** The tabs of a service's page: events log, configuration (and editing it), backups. */
 import { useState } from "preact/hooks";
-import { propertiesOf } from "../../sdk/catalog";
+import { propertiesOf } from "../../sdk/catalog-keywords";
 import type { Api, EventPage, ManagedService, Provider } from "./api";
 import { ErrorNote, FormActions } from "./form-parts";
 import { initialValues, type RawValues, ruleText, SchemaFields, typedValues } from "./schema-form";

@@ -47,7 +47,7 @@ import {
  * - `minor-upgrade-only`: a "MAJOR.MINOR" version that may move to a newer
  *   minor of the same major, never down and never to another major.
  */
-export { UPDATE_CONSTRAINTS, type UpdateConstraint } from "../../sdk/catalog";
+export { UPDATE_CONSTRAINTS, type UpdateConstraint } from "../../sdk/catalog-keywords";
 export { S3_BUCKET_NAME } from "./catalog-core";
 export { type ApiProvider, SERVICE_PHASES, type ServicePhase } from "./catalog-parts";
 

@@ -6,7 +6,12 @@
  * rule, and never echoes a secret value.
  */
 import type { ErrorObject } from "ajv/dist/2020";
-import { constraintBreach, constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
+import {
+  constraintBreach,
+  constraintOf,
+  propertiesOf,
+  type UpdateConstraint,
+} from "../../sdk/catalog-keywords";
 import type * as schemas from "../../sdk/schemas";
 import {
   checkStorableSchema,

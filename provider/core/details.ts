@@ -5,7 +5,7 @@
  * `x-sensitive`: better one secret too many in an output than a leaked DSN.
  */
 
-import { propertiesOf } from "../../sdk/catalog";
+import { propertiesOf } from "../../sdk/catalog-keywords";
 import type * as schemas from "../../sdk/schemas";
 
 const SECRET_NAME = /(^dsn$|dsn$|password|passwd|secret|token|credential|private|(^|[_-])key$|Key$)/i;

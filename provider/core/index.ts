@@ -3,7 +3,7 @@
  * against the catalog, request bodies, secret fingerprints, the lifecycle
  * with waits and deadlines, adoption and drift reading.
  */
-export * from "./catalog";
+export * from "./catalog-checks";
 export * from "./connection";
 export * from "./details";
 export * from "./fields";

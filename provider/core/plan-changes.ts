@@ -10,7 +10,12 @@
  * sides (see ./fingerprints), never a secret in one place and its hash in the
  * other.
  */
-import { constraintBreach, constraintOf, propertiesOf, type UpdateConstraint } from "../../sdk/catalog";
+import {
+  constraintBreach,
+  constraintOf,
+  propertiesOf,
+  type UpdateConstraint,
+} from "../../sdk/catalog-keywords";
 import type * as schemas from "../../sdk/schemas";
 import { ruleFor } from "./fields";
 

@@ -4,7 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type * as schemas from "../../sdk/schemas";
-import { type CheckFailure, checkSpec, findProvider } from "../core/catalog";
+import { type CheckFailure, checkSpec, findProvider } from "../core/catalog-checks";
 import { parseDuration } from "../core/lifecycle";
 import { applySpec, specOf } from "./mapping";
 import { catalogFor, lifecycleFor } from "./session";

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CodesphereClient } from "../../sdk/client";
 import type * as schemas from "../../sdk/schemas";
-import { findProvider } from "../core/catalog";
+import { findProvider } from "../core/catalog-checks";
 import { resolveConnection } from "../core/connection";
 import { CreateIntents } from "../core/intents";
 import { ManagedServiceLifecycle } from "../core/lifecycle";

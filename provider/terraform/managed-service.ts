@@ -5,7 +5,7 @@
  * Which change replaces the service and which updates it in place comes from
  * the shared field table (provider/core/fields.ts), refined by the catalog's
  * `x-update-constraint`; inputs are checked against the live catalog
- * (provider/core/catalog.ts) at plan time; create, update and delete run on
+ * (provider/core/catalog-checks.ts) at plan time; create, update and delete run on
  * the shared lifecycle (provider/core/lifecycle.ts). This file is the
  * protocol side (validate, plan, apply, read, import); the schema, the
  * configuration checks, the mapping to API terms and the state from the API
@@ -25,7 +25,7 @@
 import { randomUUID } from "node:crypto";
 import type { CodesphereClient } from "../../sdk/client";
 import type * as schemas from "../../sdk/schemas";
-import type * as coreCatalog from "../core/catalog";
+import type * as coreCatalog from "../core/catalog-checks";
 import { DEFAULT_DEADLINES, settledState } from "../core/deadlines";
 import { planChanges, type ServiceSpec } from "../core/fields";
 import { deriveFingerprintKey } from "../core/fingerprints";
@@ -92,7 +92,7 @@ const loadLifecycle = () => {
 /** The catalog checks (ajv) load on first use: processes that only serve the schema never need them. */
 let catalogModule: Promise<typeof coreCatalog> | undefined;
 const loadCatalogChecks = () => {
-  catalogModule ??= import("../core/catalog.js");
+  catalogModule ??= import("../core/catalog-checks.js");
   return catalogModule;
 };
 

@@ -123,7 +123,7 @@ export async function runResident(options: ResidentOptions): Promise<Resident | 
     import("./landform-provider.js"),
     // What a session's first plan needs, loaded once here instead of per session.
     import("../../sdk/client.js"),
-    import("../core/catalog.js"),
+    import("../core/catalog-checks.js"),
     import("../core/lifecycle.js"),
   ]);
   const identity: TlsIdentity = createTlsIdentity();

@@ -14,7 +14,7 @@ import {
   propertiesOf,
   UPDATE_CONSTRAINTS,
   type UpdateConstraint,
-} from "../../../sdk/catalog";
+} from "../../../sdk/catalog-keywords";
 import type { Values } from "./lifecycle";
 
 export type JsonSchema = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import { describe, expect, it, vi } from "vitest";
 import type * as schemas from "../../sdk/schemas";
-import { canonicalVersion, checkSpec } from "./catalog";
+import { canonicalVersion, checkSpec } from "./catalog-checks";
 import type { ServiceSpec } from "./plan-changes";
 
 const redis = {

@@ -11,7 +11,7 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
-import { propertiesOf } from "../../sdk/catalog";
+import { propertiesOf } from "../../sdk/catalog-keywords";
 import type * as schemas from "../../sdk/schemas";
 import type { ServiceSpec } from "./plan-changes";
 
