@@ -26,7 +26,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { parseDestinationPath, parseEndpointUrl } from "../../../sdk/backup-destination";
-import type { Values } from "./lifecycle";
+import type { Values } from "./operations";
 
 export const DEFAULT_REGION = "us-east-1";
 

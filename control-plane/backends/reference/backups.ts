@@ -7,7 +7,7 @@
  * into the team's S3-compatible store and reads it back on recovery;
  * `backupsNotImplemented` answers 501.
  */
-import type { Values } from "./lifecycle";
+import type { Values } from "./operations";
 
 /** The body of every backup call, as the contract defines it. */
 export interface BackupRequest {

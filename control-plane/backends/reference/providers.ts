@@ -13,7 +13,7 @@
  * endpoint (`details.dataUrl`) stands in for the data a server would keep.
  */
 import { type ApiProvider, bundledCatalog, type ServicePhase } from "../catalog";
-import type { Spec, Values } from "./lifecycle";
+import type { Spec, Values } from "./operations";
 import {
   type Check,
   constraintOf,

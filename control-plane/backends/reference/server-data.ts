@@ -3,7 +3,7 @@
  * the data endpoint of simulated services and the admin fault settings.
  */
 import { parseFaultSettings } from "./faults";
-import { isReady, reported, type ServiceState, settle } from "./lifecycle";
+import { isReady, reported, type ServiceState, settle } from "./operations";
 import type { ProviderProfile } from "./providers";
 import type { ServerDeps } from "./server";
 import {

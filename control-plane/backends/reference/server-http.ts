@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
-import type { Values } from "./lifecycle";
+import type { Values } from "./operations";
 import type { PlanInput } from "./providers";
 
 export interface Answer {

@@ -6,7 +6,7 @@
  * services to the engine manager. Backup calls go to `Backups` instead.
  */
 import { randomUUID } from "node:crypto";
-import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./lifecycle";
+import { isReady, provision, reported, request, type ServiceState, settle, type Values } from "./operations";
 import type { ProviderProfile, UpdateInput } from "./providers";
 import type { ServerDeps } from "./server";
 import { dataUrl } from "./server-data";

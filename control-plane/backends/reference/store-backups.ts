@@ -43,7 +43,7 @@ import {
   type RecoveryRequest,
   refusal,
 } from "./backups";
-import type { Values } from "./lifecycle";
+import type { Values } from "./operations";
 import type { BackupRecord, ReferenceStore } from "./store";
 import { StoreRecovery } from "./store-recovery";
 import type { Tasks } from "./tasks";

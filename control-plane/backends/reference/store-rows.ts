@@ -3,7 +3,7 @@
  * per release, the rows as SQLite returns them and the records made of them.
  */
 import type { ServicePhase } from "../catalog";
-import type { ServiceState, Spec, Values } from "./lifecycle";
+import type { ServiceState, Spec, Values } from "./operations";
 
 export interface StoredService extends ServiceState {
   provider: string;

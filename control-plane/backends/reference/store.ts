@@ -23,7 +23,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { openSqlite, preparedStatements } from "../../store/sqlite-open";
-import type { Spec, Values } from "./lifecycle";
+import type { Spec, Values } from "./operations";
 import {
   type BackupRecord,
   type BackupRow,

@@ -15,7 +15,7 @@ import {
   UPDATE_CONSTRAINTS,
   type UpdateConstraint,
 } from "../../../sdk/catalog-keywords";
-import type { Values } from "./lifecycle";
+import type { Values } from "./operations";
 
 export type JsonSchema = Record<string, unknown>;
 /** Returns the problems of `value`, each prefixed with `section`; empty when valid. */

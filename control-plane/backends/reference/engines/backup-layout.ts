@@ -18,7 +18,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { backupKey, type StoreLocation, serviceFolder } from "../backup-store";
-import type { Values } from "../lifecycle";
+import type { Values } from "../operations";
 import type { PgBackupInfo } from "./pg-backup";
 
 export const ENGINE_BACKUP_FORMAT = "landform-engine-backup";

@@ -4,7 +4,7 @@
  * files once, start it, say when it answers, and bring a running server to
  * the service's current config and secrets.
  */
-import type { Spec, Values } from "../lifecycle";
+import type { Spec, Values } from "../operations";
 import type { RunAs } from "./os-user";
 
 /** What a service should run as: its spec, its config with defaults filled in, and its secrets. */

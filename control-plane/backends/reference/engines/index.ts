@@ -21,7 +21,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Values } from "../lifecycle";
+import type { Values } from "../operations";
 import type { Target } from "./driver";
 import type { MissingEngine } from "./finder";
 import { driverFor, type EngineKind, engineKind, missingEngines } from "./kinds";

@@ -4,7 +4,7 @@
  * the engine manager (./index.ts) because it is a fixed table of the
  * catalog, read at create and at start, with no state of its own.
  */
-import type { Values } from "../lifecycle";
+import type { Values } from "../operations";
 import type { Driver, Target } from "./driver";
 import { FerretdbDriver, findFerretdb } from "./ferretdb";
 import { findPostgres, findRedis, type MissingEngine, POSTGRES_MAJORS } from "./finder";

@@ -25,7 +25,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import type { Spec } from "../lifecycle";
+import type { Spec } from "../operations";
 import type { Target } from "./driver";
 import { hashSecrets } from "./postgres";
 import { AdminError, type S3Gateway } from "./s3-gateway";

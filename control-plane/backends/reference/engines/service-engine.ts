@@ -11,7 +11,7 @@
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import type { Spec } from "../lifecycle";
+import type { Spec } from "../operations";
 import type { Applied, Driver, Place, Target } from "./driver";
 import { giveTo, type RunAs } from "./os-user";
 import { freePort, launch, portFree, stopChild, stopLeftover } from "./process";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isReady, provision, reported, request, type Spec, settle } from "./lifecycle";
+import { isReady, provision, reported, request, type Spec, settle } from "./operations";
 
 const spec: Spec = { planId: 0, parameters: { storage: 1024 }, config: { v: "1" }, pause: false };
 
