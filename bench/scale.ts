@@ -22,9 +22,10 @@
  *     process(es) and, reported apart, of the PostgreSQL server, as % of one
  *     core, in consecutive windows. Converged services are re-checked by the
  *     reconciler every 60 s (health watch, jittered up to 10%): that is part
- *     of the idle cost, so the windows span a full minute by default; how
- *     many sweeps the idle time held is printed (from /metrics), as a window
- *     of 60 s can hold one or two.
+ *     of the idle cost, so the idle time spans three one-minute windows by
+ *     default (the first also holds what the burst of creates left to clean
+ *     up: PostgreSQL's autovacuum, V8's collections); how many sweeps it held
+ *     is printed (from /metrics), as one minute can hold one or two.
  *
  * The services live on `landform backend` in a process of its own (simulated
  * engines, 0 ms operations; bench/support/fleet-backend.ts), registered as a
@@ -37,8 +38,8 @@
  * a serve without it runs one replica and the table says so.
  *
  * Run: npm run build && node dist/bench/scale.js [--services 10000] [--stores sqlite,postgres]
- *      [--seconds 5] [--rounds 3] [--connections 64] [--concurrency 32] [--idle-seconds 60]
- *      [--idle-window 30] [--replicas 2] [--sync-timeout 300] [--rate 1000] [--warmup 2]
+ *      [--seconds 5] [--rounds 3] [--connections 64] [--concurrency 32] [--idle-seconds 180]
+ *      [--idle-window 60] [--replicas 2] [--sync-timeout 300] [--rate 1000] [--warmup 2]
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -64,8 +65,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     connections: { type: "string", default: "64" },
     concurrency: { type: "string", default: "32" },
-    "idle-seconds": { type: "string", default: "60" },
-    "idle-window": { type: "string", default: "30" },
+    "idle-seconds": { type: "string", default: "180" },
+    "idle-window": { type: "string", default: "60" },
     replicas: { type: "string", default: "2" },
     "sync-timeout": { type: "string", default: "300" },
     rate: { type: "string", default: "1000" },
