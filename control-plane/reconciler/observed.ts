@@ -19,13 +19,19 @@ export function scrub(details: Record<string, unknown>, secrets: unknown[]): Rec
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** Paused as asked (when the backend says), and ready unless paused. */
+function pausedAsAsked(pause: boolean, observed: ObservedService): boolean {
+  return (
+    (observed.pause === undefined || observed.pause === pause) && (pause || observed.details?.ready !== false)
+  );
+}
+
 /** The backend runs the service as the record wants it: plan, config, pause, and (unless paused) ready. */
 export function converged(r: ServiceRecord, observed: ObservedService): boolean {
   return (
     same(observed.plan?.parameters ?? {}, r.plan.parameters) &&
     same(observed.config ?? {}, r.config) &&
-    (observed.pause === undefined || observed.pause === r.pause) &&
-    (r.pause || observed.details?.ready !== false)
+    pausedAsAsked(r.pause, observed)
   );
 }
 
@@ -41,8 +47,7 @@ export function unchanged(w: WatchedService, observed: ObservedService | undefin
   return (
     observed !== undefined &&
     !observed.error &&
-    (observed.pause === undefined || observed.pause === w.pause) &&
-    (w.pause || observed.details?.ready !== false) &&
+    pausedAsAsked(w.pause, observed) &&
     expectedAnswer(observed.plan?.parameters ?? {}, observed.config ?? {}, observed.details ?? {}) ===
       w.expected
   );

@@ -49,10 +49,11 @@ export function watchOf(r: ServiceRecord): WatchedService {
   };
 }
 
+/** A row of store-sql.ts `converged` (both stores give integers as numbers: postgres-db.ts parses int8). */
 export interface WatchRow {
   id: string;
-  team_id: number | string;
-  next_attempt_at: number | string | null;
+  team_id: number;
+  next_attempt_at: number | null;
   watch: string | null;
 }
 
@@ -63,9 +64,9 @@ export function watchedService(row: WatchRow): WatchedService | undefined {
   const [name, schemaVersion, pause] = JSON.parse(row.watch!.slice(0, cut)) as [string, string, boolean];
   return {
     id: row.id,
-    teamId: Number(row.team_id),
+    teamId: row.team_id,
     provider: { name, schemaVersion },
-    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    nextAttemptAt: row.next_attempt_at,
     pause,
     expected: row.watch!.slice(cut + 1),
   };

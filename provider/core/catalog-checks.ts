@@ -45,8 +45,15 @@ const compiled = new WeakMap<object, ValidateFunction>();
  * texts are few (one per provider version and plan parameter).
  */
 const compiledByText = new Map<string, ValidateFunction>();
+const MAX_COMPILED_TEXTS = 500;
 
 function validator(schema: JsonSchema): ValidateFunction {
+  // Bounded, however many distinct schemas a server sends a long-lived process: ajv keeps
+  // what it compiled too, so both start over.
+  if (compiledByText.size >= MAX_COMPILED_TEXTS) {
+    compiledByText.clear();
+    ajv = undefined;
+  }
   if (!ajv) {
     ajv = new Ajv2020({
       strict: false,
